@@ -1,0 +1,42 @@
+# Quickstart: `make reproduce` (set up, then run the main job) and `make test` (set up, then test).
+# Both create .venv in the repo root when it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# torch 2.13.0: a CPU build of it is on this project's machines and pip takes it from there.
+# Elsewhere pip downloads the PyPI build; override with e.g. `make TORCH_SPEC='torch>=2.4'`.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup setup-dev reproduce test test-slow bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+# The main job: dense MLP training on the paper's settings (3 seeds, 30k steps).
+reproduce: setup
+	$(BIN)/grokking-tickets train --preset mlp-modadd --seeds 0,1,2 --out runs/reproduce
+
+test: setup-dev
+	$(BIN)/python -m pytest -q
+
+test-slow: setup-dev
+	$(BIN)/python -m pytest -q -m slow
+
+bench: setup
+	$(BIN)/grokking-tickets bench --out runs/bench.json
+
+clean:
+	rm -rf $(VENV) runs

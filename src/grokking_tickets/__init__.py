@@ -1,0 +1,3 @@
+"""grokking-tickets: grokking and lottery tickets, reproduced fast."""
+
+__version__ = "0.1.0"

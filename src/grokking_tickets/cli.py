@@ -1,0 +1,106 @@
+"""The ``grokking-tickets`` command.
+
+Bad input (a config value, a file, a name) ends in one line on stderr and exit code 2; it
+never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own errors: one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
+    p.add_argument("--preset", help="built-in configuration (default: mlp-modadd)")
+    p.add_argument("--config", metavar="FILE.toml", help="configuration file instead of a preset")
+    p.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+        help="override one setting (repeatable), e.g. --set train.steps=5000",
+    )  # fmt: skip
+    p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-9 (default: the config's)")
+    p.add_argument("--out", default=out_default, help=f"run store folder (default: {out_default})")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="grokking-tickets", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train dense runs, one per seed, as one population")
+    _config_args(p, "runs/train")
+
+    p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
+    p.add_argument("--quick", action="store_true", help="fewer timed steps (noisier)")
+
+    sub.add_parser("presets", help="list the built-in presets")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from . import config
+    from .runner import resolve_device, train_runs
+    from .spec import RunSpec
+    from .store import Store
+
+    cfg = config.resolve(args.preset, args.config, args.overrides, args.seeds)
+    device = resolve_device(args.device)
+    store = Store(args.out)
+    specs = [RunSpec.dense(cfg, s) for s in cfg.seeds]
+    store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
+    train_runs(specs, store, device, progress=not args.no_progress)
+    summary = store.write_tables(cfg.train.threshold)
+    ids = {s.run_id for s in specs}
+    rows = summary[(summary.experiment == "train") & summary.run_id.isin(ids)]
+    cols = ["seed", "t_mem", "t_gen", "tau", "final_train_acc", "final_test_acc"]
+    print(rows[cols].to_string(index=False))
+    print(f"wrote {Path(args.out) / 'summary.csv'} and {Path(args.out) / 'metrics.parquet'}")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import format_table, run_bench
+
+    result = run_bench(quick=args.quick)
+    if args.out:
+        from .store import write_json
+
+        write_json(Path(args.out), result)
+    if args.json:
+        import json
+
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_table(result))
+
+
+def cmd_presets(args: argparse.Namespace) -> None:
+    from .config import preset_names
+
+    print("\n".join(preset_names()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        {"train": cmd_train, "bench": cmd_bench, "presets": cmd_presets}[args.command](args)
+    except UserError as e:
+        print(f"grokking-tickets: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk, a denied permission: say what and where, keep what is done
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"grokking-tickets: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("grokking-tickets: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,306 @@
+"""Configuration: frozen, validated dataclasses; TOML presets; typed ``--set`` overrides.
+
+A config has five sections (task, model, optim, train, ticket) plus the list of seeds. Every
+value is checked when the dataclass is built, so a bad value fails before any work starts,
+with a one-line :class:`UserError`.
+
+Vocabulary: ``rate`` is the fraction of weights pruned and ``density`` the fraction kept.
+One optimizer step on the full batch is one epoch; the code counts steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from .errors import UserError
+
+OPS = ("add", "sub", "mul", "div", "x2xyy2")
+PAIRS = ("unordered", "all")
+TASKS = ("modular",)
+MODELS = ("mlp",)
+LOSSES = ("ce", "mse")
+SCOPES = ("global", "layer")
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise UserError(msg)
+
+
+def _choice(section: str, key: str, value: str, options: tuple[str, ...]) -> None:
+    _check(value in options, f"{section}.{key} must be one of {', '.join(options)}; got {value!r}")
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    name: str = "modular"
+    p: int = 67  # modulus; inputs and answers lie in 0..p-1
+    op: str = "add"  # add, sub, mul, div (p prime), x2xyy2 = x²+xy+y²
+    # 'unordered' keeps a <= b only (the authors' code). With 'all' and a commutative op the
+    # MLP answers the mirror (b, a) of every training pair for free, since E_a + E_b is
+    # symmetric: test accuracy is high from the start and there is no grokking to study.
+    pairs: str = "unordered"
+    train_frac: float = 0.4
+    split_seed: int = 0  # the train/test split has its own seed, shared by all runs
+
+    def __post_init__(self) -> None:
+        _choice("task", "name", self.name, TASKS)
+        _check(self.p >= 2, f"task.p must be at least 2; got {self.p}")
+        _choice("task", "op", self.op, OPS)
+        _choice("task", "pairs", self.pairs, PAIRS)
+        _check(0.0 < self.train_frac < 1.0, f"task.train_frac must lie in (0, 1); got {self.train_frac}")
+        if self.op == "div":
+            _check(_is_prime(self.p), f"task.op='div' needs a prime task.p; got {self.p}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "mlp"
+    d_emb: int = 500  # embedding width of the modular MLP
+    d_hidden: int = 48  # hidden neurons of the modular MLP
+    init_scale: float = 1.0  # κ: each matrix starts as N(0, κ/√fan_in)
+
+    def __post_init__(self) -> None:
+        _choice("model", "name", self.name, MODELS)
+        _check(self.d_emb >= 1, f"model.d_emb must be at least 1; got {self.d_emb}")
+        _check(self.d_hidden >= 1, f"model.d_hidden must be at least 1; got {self.d_hidden}")
+        _check(self.init_scale > 0, f"model.init_scale must be positive; got {self.init_scale}")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.98
+    eps: float = 1e-8
+    weight_decay: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(self.lr > 0, f"optim.lr must be positive; got {self.lr}")
+        _check(0 <= self.beta1 < 1, f"optim.beta1 must lie in [0, 1); got {self.beta1}")
+        _check(0 <= self.beta2 < 1, f"optim.beta2 must lie in [0, 1); got {self.beta2}")
+        _check(self.eps > 0, f"optim.eps must be positive; got {self.eps}")
+        _check(self.weight_decay >= 0, f"optim.weight_decay must be >= 0; got {self.weight_decay}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 30000  # full-batch optimizer steps (one step = one epoch)
+    eval_every: int = 100  # metrics are taken at step 0, every eval_every steps, and at the end
+    checkpoint_every: int = 1000  # weights (and the resume state) are saved this often
+    loss: str = "ce"
+    threshold: float = 0.95  # accuracy that defines t_mem and t_gen (not part of a run's id)
+
+    def __post_init__(self) -> None:
+        _check(self.steps > 0, f"train.steps must be positive; got {self.steps}")
+        _check(self.eval_every > 0, f"train.eval_every must be positive; got {self.eval_every}")
+        _check(self.checkpoint_every > 0, f"train.checkpoint_every must be positive; got {self.checkpoint_every}")
+        _check(
+            self.checkpoint_every % self.eval_every == 0,
+            f"train.checkpoint_every ({self.checkpoint_every}) must be a multiple of train.eval_every ({self.eval_every})",
+        )
+        _choice("train", "loss", self.loss, LOSSES)
+        _check(0 < self.threshold <= 1, f"train.threshold must lie in (0, 1]; got {self.threshold}")
+
+
+@dataclass(frozen=True)
+class TicketConfig:
+    """How a grokking ticket is made from a dense run (used by the experiments)."""
+
+    rate: float = 0.6  # fraction of weights pruned
+    step: int = 30000  # step of the dense run whose weights are scored
+    scope: str = "global"  # rank over all matrices at once, or within each matrix
+    rewind_step: int = 0  # survivors are reset to the dense run's weights at this step (0 = θ0)
+
+    def __post_init__(self) -> None:
+        _check(0.0 <= self.rate < 1.0, f"ticket.rate must lie in [0, 1); got {self.rate}")
+        _check(self.step >= 0, f"ticket.step must be >= 0; got {self.step}")
+        _choice("ticket", "scope", self.scope, SCOPES)
+        _check(self.rewind_step >= 0, f"ticket.rewind_step must be >= 0; got {self.rewind_step}")
+
+
+SECTIONS: dict[str, type] = {
+    "task": TaskConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "ticket": TicketConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    ticket: TicketConfig = field(default_factory=TicketConfig)
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self) -> None:
+        _check(len(self.seeds) > 0, "seeds must not be empty")
+        _check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct; got {list(self.seeds)}")
+        _check(all(s >= 0 for s in self.seeds), f"seeds must be >= 0; got {list(self.seeds)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["seeds"] = list(self.seeds)
+        return d
+
+    def replace(self, **sections: Any) -> Config:
+        return dataclasses.replace(self, **sections)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building a Config from nested dicts (TOML) with type checks and helpful errors
+
+
+def _valid_keys() -> list[str]:
+    keys = ["seeds"]
+    for name, cls in SECTIONS.items():
+        keys += [f"{name}.{f.name}" for f in fields(cls)]
+    return keys
+
+
+def _unknown(key: str) -> UserError:
+    close = difflib.get_close_matches(key, _valid_keys(), n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(_valid_keys())}"
+    return UserError(f"unknown config key {key!r}{hint}")
+
+
+def _coerce(key: str, value: Any, typ: Any) -> Any:
+    """Check ``value`` against a field type; ints are accepted where floats are expected."""
+    if typ is bool:
+        ok = isinstance(value, bool)
+    elif typ is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif typ is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif typ is str:
+        ok = isinstance(value, str)
+    else:  # tuple[int, ...]
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        value = tuple(value) if ok else value
+    if not ok:
+        name = getattr(typ, "__name__", None) or "list of integers"
+        raise UserError(f"{key} must be of type {name}; got {value!r} ({type(value).__name__})")
+    return value
+
+
+def from_dict(data: dict[str, Any], base: Config | None = None) -> Config:
+    """Overlay a nested dict (as read from TOML) on ``base`` (default: the built-in defaults)."""
+    base = base or Config()
+    sections: dict[str, Any] = {}
+    seeds = base.seeds
+    for name, value in data.items():
+        if name == "seeds":
+            seeds = _coerce("seeds", value, tuple)
+            continue
+        if name not in SECTIONS:
+            raise _unknown(name)
+        if not isinstance(value, dict):
+            raise UserError(f"[{name}] must be a table of keys; got {value!r}")
+        cls = SECTIONS[name]
+        hints = get_type_hints(cls)
+        current = dataclasses.asdict(getattr(base, name))
+        for key, v in value.items():
+            if key not in hints:
+                raise _unknown(f"{name}.{key}")
+            current[key] = _coerce(f"{name}.{key}", v, hints[key])
+        sections[name] = cls(**current)
+    return base.replace(seeds=seeds, **sections)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``section.key=value`` with a TOML value; a bare word is taken as a string."""
+    if "=" not in text:
+        raise UserError(f"--set expects section.key=value; got {text!r}")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    for text in overrides:
+        key, value = parse_override(text)
+        if key == "seeds":
+            cfg = from_dict({"seeds": value}, cfg)
+            continue
+        if key.count(".") != 1:
+            raise _unknown(key)
+        section, name = key.split(".")
+        cfg = from_dict({section: {name: value}}, cfg)
+    return cfg
+
+
+def preset_names() -> list[str]:
+    root = resources.files("grokking_tickets") / "presets"
+    return sorted(p.name[: -len(".toml")] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{where} is not valid TOML: {e}") from None
+
+
+def load_preset(name: str) -> Config:
+    if name not in preset_names():
+        raise UserError(f"unknown preset {name!r}; valid presets: {', '.join(preset_names())}")
+    text = (resources.files("grokking_tickets") / "presets" / f"{name}.toml").read_text()
+    return from_dict(_read_toml(text, f"preset {name!r}"))
+
+
+def load_file(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"cannot read config file {str(path)!r}: {e}") from None
+    return from_dict(_read_toml(text, f"config file {str(path)!r}"))
+
+
+def resolve(preset: str | None, config_file: str | None, overrides: list[str], seeds: str | None) -> Config:
+    """What every command does with ``--preset/--config/--set/--seeds``."""
+    if preset and config_file:
+        raise UserError("give either --preset or --config, not both")
+    cfg = load_file(config_file) if config_file else load_preset(preset or "mlp-modadd")
+    cfg = apply_overrides(cfg, overrides)
+    if seeds is not None:
+        cfg = from_dict({"seeds": parse_seeds(seeds)}, cfg)
+    return cfg
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``0,1,2`` or a range ``0-9``."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            part = part.strip()
+            if "-" in part:
+                lo, hi = part.split("-")
+                out += list(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise UserError(f"--seeds expects integers like 0,1,2 or 0-4; got {text!r}") from None
+    return out

@@ -1,0 +1,128 @@
+"""Turn run specs into finished runs in the store: skip, group, resume, train.
+
+Runs that share a cohort key (same task, model, optimizer settings but weight decay, and
+training settings) train together as one :class:`Population`. A run with a resume state
+restarts from it; members of a cohort whose resume states stand at different steps train as
+separate populations, which is exact because a member's numbers do not depend on its
+population.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from .errors import UserError
+from .models import build_model
+from .spec import RunSpec
+from .store import Store
+from .tasks import build_dataset
+from .train.population import Member, Population
+
+InitFn = Callable[[RunSpec, object, Store], tuple[dict, dict | None]]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but PyTorch sees no CUDA device")
+    if name not in ("cpu", "cuda"):
+        raise UserError(f"--device must be auto, cpu or cuda; got {name!r}")
+    return torch.device(name)
+
+
+def dense_init(spec: RunSpec, model, store: Store) -> tuple[dict, dict | None]:
+    """θ0 from the seed, times the spec's scale; no mask."""
+    theta0 = model.init(spec.seed)
+    if spec.init.scale != 1.0:
+        theta0 = {k: v * spec.init.scale for k, v in theta0.items()}
+    return theta0, None
+
+
+def train_runs(
+    specs: list[RunSpec],
+    store: Store,
+    device: torch.device,
+    init: InitFn = dense_init,
+    progress: bool = True,
+    max_members: int = 64,
+) -> None:
+    """Train every spec not yet finished in ``store``."""
+    todo = {s.run_id: s for s in specs if not store.is_done(s.run_id)}
+    cohorts: dict[str, list[RunSpec]] = defaultdict(list)
+    for s in todo.values():
+        cohorts[s.cohort_key()].append(s)
+    for group in cohorts.values():
+        by_start: dict[int, list] = defaultdict(list)
+        for s in group:
+            state = store.load_state(s.run_id)
+            by_start[state[0] if state else 0].append((s, state))
+        for start, items in sorted(by_start.items()):
+            for i in range(0, len(items), max_members):
+                _train_cohort(items[i : i + max_members], start, store, device, init, progress)
+
+
+def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress: bool) -> None:
+    first = items[0][0]
+    tc = first.train
+    data = build_dataset(first.task)
+    model = build_model(first.model, data)
+    members, rows = [], []
+    for spec, state in items:
+        theta0, mask = init(spec, model, store)
+        if state is None:
+            store.begin(spec, theta0, mask)
+        members.append(Member(theta0, mask, spec.optim.weight_decay))
+        rows.append([state[2]] if state else [])
+    pop = Population(model, data, first.optim, members, tc.loss, device)
+    if start > 0:
+        pop.load_states([state[1] for _, state in items], start)
+
+    steps: list[int] = []
+    buf: list[torch.Tensor] = []  # [K, n_metrics] device tensors, moved to the host in bulk
+
+    def record() -> None:
+        steps.append(pop.step_count)
+        buf.append(pop.evaluate())
+
+    def flush() -> None:
+        if not buf:
+            return
+        vals = torch.stack(buf).cpu()  # [R, K, n_metrics], the only host transfer
+        col = torch.tensor(steps, dtype=torch.float64).view(-1, 1)
+        for k in range(pop.K):
+            rows[k].append(torch.cat([col, vals[:, k]], 1))
+        steps.clear()
+        buf.clear()
+
+    if start == 0:
+        record()
+    bar = tqdm(
+        total=tc.steps,
+        initial=start,
+        desc=f"{pop.K} run{'s' if pop.K > 1 else ''}",
+        unit="step",
+        disable=not progress,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    while pop.step_count < tc.steps:
+        chunk = min(tc.eval_every - pop.step_count % tc.eval_every, tc.steps - pop.step_count)
+        for _ in range(chunk):
+            pop.step()
+        record()
+        bar.update(chunk)
+        s = pop.step_count
+        if s % tc.checkpoint_every == 0 or s == tc.steps:
+            flush()
+            for k, (spec, _) in enumerate(items):
+                store.save_weights(spec.run_id, s, pop.member_weights(k))
+                if s < tc.steps:
+                    store.save_state(spec.run_id, s, pop.member_state(k), torch.cat(rows[k]))
+    bar.close()
+    for k, (spec, _) in enumerate(items):
+        store.finish(spec.run_id, torch.cat(rows[k]), float(pop.density[k]))

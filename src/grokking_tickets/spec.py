@@ -1,0 +1,75 @@
+"""A run's full description, and its identity.
+
+A :class:`RunSpec` is everything that determines a run's numbers: task, model, optimizer,
+training settings, seed and how its initial weights are made. Its id is a hash of all of it,
+defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
+number: ``train.threshold`` (it only reads the metrics) and the device. ``init`` fields that
+are None are left out too, so optional init settings added later keep old ids valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """How θ0 (and the mask) of a run are made from its seed."""
+
+    scale: float = 1.0  # θ0 is multiplied by this (the norm-matched controls use it)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: TaskConfig
+    model: ModelConfig
+    optim: OptimConfig
+    train: TrainConfig
+    seed: int
+    init: InitSpec = field(default_factory=InitSpec)
+
+    @classmethod
+    def dense(cls, cfg: Config, seed: int) -> RunSpec:
+        return cls(cfg.task, cfg.model, cfg.optim, cfg.train, seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["init"] = {k: v for k, v in d["init"].items() if v is not None}
+        return d
+
+    def hashed(self) -> dict[str, Any]:
+        d = self.to_dict()
+        del d["train"]["threshold"]
+        return d
+
+    @property
+    def run_id(self) -> str:
+        blob = json.dumps({"schema": SCHEMA, "spec": self.hashed()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def cohort_key(self) -> str:
+        """Runs with equal keys have the same shapes and data and can train as one population."""
+        d = self.hashed()
+        for k in ("seed", "init"):
+            del d[k]
+        del d["optim"]["weight_decay"]
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSpec:
+        return cls(
+            TaskConfig(**d["task"]),
+            ModelConfig(**d["model"]),
+            OptimConfig(**d["optim"]),
+            TrainConfig(**d["train"]),
+            int(d["seed"]),
+            InitSpec(**d.get("init", {})),
+        )

@@ -1,0 +1,209 @@
+"""The run store: everything a command writes under ``--out DIR``.
+
+    DIR/
+      summary.csv                one row per (experiment, arm, run)
+      metrics.parquet            long format: one row per run per evaluated step
+      experiments/NAME.json      which runs make up each arm of an experiment
+      runs/RUN_ID/
+        spec.json                the resolved RunSpec (defaults included)
+        theta0.safetensors       initial weights, as trained (masked and scaled)
+        mask.safetensors         the mask, for masked runs
+        weights/step-NNNNNNN.safetensors   weights every train.checkpoint_every steps and at the end
+        state.safetensors        resume point: weights, Adam moments and metrics so far
+        metrics.parquet          this run's metrics, written when it finishes
+        done.json                present once the run has finished
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+crash leaves either the old file or the new one, never half of one. A file that does not
+load is reported and not trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import UserError
+from .spec import RunSpec
+from .train.grokking import grokking_times
+from .train.population import METRICS
+
+SUMMARY_COLUMNS = [
+    "run_id", "experiment", "arm", "seed", "steps", "t_mem", "t_gen", "tau",
+    "final_train_acc", "final_test_acc", "density", "weight_decay", "status",
+]  # fmt: skip
+
+
+def _atomic(path: Path, write: Callable[[str], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str] | None = None) -> None:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    _atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Load a safetensors file; a corrupt or truncated one raises UserError, naming it."""
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise UserError(f"{path} is corrupt or unreadable ({e})") from None
+
+
+class Store:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        try:
+            (self.root / "runs").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create output folder {str(self.root)!r}: {e.strerror}") from None
+
+    # -- paths -----------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    def weights_path(self, run_id: str, step: int) -> Path:
+        return self.run_dir(run_id) / "weights" / f"step-{step:07d}.safetensors"
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def is_done(self, run_id: str) -> bool:
+        return (self.run_dir(run_id) / "done.json").exists()
+
+    def begin(self, spec: RunSpec, theta0: dict[str, torch.Tensor], mask: dict[str, torch.Tensor] | None) -> None:
+        d = self.run_dir(spec.run_id)
+        write_json(d / "spec.json", {"run_id": spec.run_id, **spec.to_dict()})
+        save_tensors(d / "theta0.safetensors", theta0)
+        if mask is not None:
+            save_tensors(d / "mask.safetensors", {k: v.to(torch.uint8) for k, v in mask.items()})
+
+    def spec(self, run_id: str) -> RunSpec:
+        d = json.loads((self.run_dir(run_id) / "spec.json").read_text())
+        d.pop("run_id", None)
+        return RunSpec.from_dict(d)
+
+    def theta0(self, run_id: str) -> dict[str, torch.Tensor]:
+        return load_tensors(self.run_dir(run_id) / "theta0.safetensors")
+
+    def mask(self, run_id: str) -> dict[str, torch.Tensor] | None:
+        path = self.run_dir(run_id) / "mask.safetensors"
+        return {k: v.bool() for k, v in load_tensors(path).items()} if path.exists() else None
+
+    def save_weights(self, run_id: str, step: int, weights: dict[str, torch.Tensor]) -> None:
+        save_tensors(self.weights_path(run_id, step), weights)
+
+    def weights(self, run_id: str, step: int) -> dict[str, torch.Tensor]:
+        path = self.weights_path(run_id, step)
+        if step == 0 and not path.exists():
+            return self.theta0(run_id)
+        if not path.exists():
+            saved = sorted(int(p.stem.split("-")[1]) for p in path.parent.glob("step-*.safetensors"))
+            raise UserError(f"run {run_id} has no weights at step {step}; saved steps: {saved}")
+        return load_tensors(path)
+
+    def save_state(self, run_id: str, step: int, state: dict[str, torch.Tensor], metrics: torch.Tensor) -> None:
+        """metrics: [rows, 1 + len(METRICS)] float64, first column the step."""
+        save_tensors(self.run_dir(run_id) / "state.safetensors", {**state, "metrics": metrics}, {"step": str(step)})
+
+    def load_state(self, run_id: str) -> tuple[int, dict[str, torch.Tensor], torch.Tensor] | None:
+        """(step, state, metrics) of the last resume point, or None to start from scratch."""
+        path = self.run_dir(run_id) / "state.safetensors"
+        if not path.exists():
+            return None
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as f:
+                step = int(f.metadata()["step"])
+            state = load_tensors(path)
+        except (UserError, SafetensorError, OSError, KeyError, ValueError) as e:
+            warnings.warn(f"run {run_id}: resume state is unreadable ({e}); starting it again", stacklevel=2)
+            return None
+        metrics = state.pop("metrics")
+        return step, state, metrics
+
+    def finish(self, run_id: str, metrics: torch.Tensor, density: float) -> None:
+        df = pd.DataFrame(metrics.numpy(), columns=["step", *METRICS])
+        df["step"] = df["step"].astype("int64")
+        _atomic(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+        write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": "ok"})
+        (self.run_dir(run_id) / "state.safetensors").unlink(missing_ok=True)
+
+    def run_metrics(self, run_id: str) -> pd.DataFrame:
+        return pd.read_parquet(self.run_dir(run_id) / "metrics.parquet")
+
+    # -- experiments and tables ------------------------------------------------------------------
+
+    def register(self, experiment: str, rows: list[dict[str, Any]]) -> None:
+        """Record which runs make up an experiment: rows of {arm, run_id, seed}."""
+        path = self.root / "experiments" / f"{experiment}.json"
+        old = json.loads(path.read_text()) if path.exists() else []
+        keep = {(r["arm"], r["run_id"]): r for r in old + rows}
+        write_json(path, sorted(keep.values(), key=lambda r: (r["arm"], r["seed"], r["run_id"])))
+
+    def members(self) -> list[dict[str, Any]]:
+        out = []
+        for path in sorted((self.root / "experiments").glob("*.json")):
+            out += [{"experiment": path.stem, **r} for r in json.loads(path.read_text())]
+        return out
+
+    def write_tables(self, threshold: float) -> pd.DataFrame:
+        """Rebuild summary.csv and metrics.parquet from every finished, registered run."""
+        rows, frames, seen = [], [], set()
+        for m in self.members():
+            rid = m["run_id"]
+            if not self.is_done(rid):
+                continue
+            done = json.loads((self.run_dir(rid) / "done.json").read_text())
+            met = self.run_metrics(rid)
+            spec = self.spec(rid)
+            times = grokking_times(met["step"], met["train_acc"], met["test_acc"], threshold)
+            last = met.iloc[-1]
+            rows.append({
+                "run_id": rid, "experiment": m["experiment"], "arm": m["arm"], "seed": spec.seed,
+                "steps": int(last["step"]), **times,
+                "final_train_acc": float(last["train_acc"]), "final_test_acc": float(last["test_acc"]),
+                "density": done["density"], "weight_decay": spec.optim.weight_decay, "status": done["status"],
+            })  # fmt: skip
+            if rid not in seen:
+                seen.add(rid)
+                frames.append(met.assign(run_id=rid, seed=spec.seed, density=done["density"]))
+        summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+        for col in ("t_mem", "t_gen"):
+            summary[col] = summary[col].astype("Int64")
+        _atomic(self.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+        if frames:
+            metrics = pd.concat(frames, ignore_index=True)
+            cols = ["run_id", "seed", "step", *METRICS, "density"]
+            _atomic(self.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
+        return summary

@@ -1,0 +1,146 @@
+"""K runs of one shape trained as one program.
+
+Every parameter is a stacked tensor [K, ...]; member k is slice k. AdamW is elementwise, and
+the model's matmuls are batched over K, so member k computes exactly what it would alone.
+Members may differ in seed (θ0), mask, weight scale and weight decay.
+
+Masks: a pruned entry has θ = 0 from the start and a masked gradient of 0, so Adam's moments
+stay 0 there, the Adam update is 0/(0 + eps) = 0 and weight decay scales 0: pruned weights
+stay exactly zero without re-masking the weights each step (the tests check it).
+
+No host sync happens in the hot loop: :meth:`evaluate` returns a device tensor that the
+caller stacks and moves to the host in bulk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..config import OptimConfig
+from ..models.mlp import Params
+from ..tasks.base import Dataset
+from .loss import GRADS, LOSSES, accuracy
+
+# Columns of one evaluation row, in order (the metrics table adds step, run and density).
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "l1", "l2")
+
+
+@dataclass
+class Member:
+    """What makes one member differ from the others in its population."""
+
+    theta0: Params  # {name: [...]} float32, already masked and scaled
+    mask: Params | None  # {name: [...]} bool, or None for a dense run
+    weight_decay: float
+
+
+class Population:
+    def __init__(self, model, data: Dataset, optim: OptimConfig, members: list[Member], loss: str, device):
+        self.model, self.device, self.K = model, torch.device(device), len(members)
+        self.data = data.to(self.device)
+        self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
+        self.train_prep = model.prepare(self.data.train_x)
+        self.test_prep = model.prepare(self.data.test_x)
+
+        stack = lambda ts: torch.stack(ts).to(self.device)  # noqa: E731
+        self.params: Params = {n: stack([m.theta0[n] for m in members]).contiguous() for n in model.names}
+        self.masks: Params | None = None
+        if any(m.mask is not None for m in members):
+            ones = {n: torch.ones(s, dtype=torch.bool) for n, s in model.shapes().items()}
+            self.masks = {n: stack([(m.mask or ones)[n] for m in members]).float() for n in model.names}
+            for n in model.names:  # θ0 ⊙ m, so that a mask given with an unmasked θ0 is still exact
+                self.params[n].mul_(self.masks[n])
+
+        # Decoupled weight decay, applied as θ <- θ (1 - lr·wd) before the Adam update, exactly
+        # as torch.optim.AdamW does; one factor per member.
+        decay = torch.tensor([1.0 - optim.lr * m.weight_decay for m in members], dtype=torch.float32)
+        self.decay = None if bool((decay == 1).all()) else decay.to(self.device)
+        # The optimizer sees one tensor per (member, matrix), each a view into the stacked
+        # parameter: the fused kernel then handles a member's elements exactly as in a solo run
+        # (on one [K, ...] block, SIMD/scalar boundaries would move with K and change last bits).
+        self.views = {n: list(p.unbind(0)) for n, p in self.params.items()}
+        fused = self.device.type in ("cpu", "cuda")
+        self.opt = torch.optim.Adam(
+            [v for vs in self.views.values() for v in vs],
+            lr=optim.lr,
+            betas=(optim.beta1, optim.beta2),
+            eps=optim.eps,
+            weight_decay=0.0,
+            fused=fused,
+        )
+        self.step_count = 0
+        n_total = sum(p[0].numel() for p in self.params.values())
+        if self.masks is None:
+            self.density = torch.ones(self.K, dtype=torch.float64)
+        else:
+            kept = sum(m.flatten(1).sum(1, dtype=torch.float64) for m in self.masks.values())
+            self.density = (kept / n_total).cpu()
+
+    # -- training ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _decay(self) -> None:
+        if self.decay is not None:
+            for p in self.params.values():
+                p.mul_(self.decay.view(-1, *([1] * (p.dim() - 1))))
+
+    def step(self) -> None:
+        grads = self.model.grads(self.params, self.train_prep, self.data.train_y, self.loss_grad)
+        if self.masks is not None:
+            for n, g in grads.items():
+                g.mul_(self.masks[n])
+        self._decay()
+        for n, views in self.views.items():
+            for v, g in zip(views, grads[n].unbind(0)):
+                v.grad = g
+        self.opt.step()
+        self.step_count += 1
+
+    # -- metrics -------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> torch.Tensor:
+        """[K, len(METRICS)] float64 on the device."""
+        cols = []
+        for prep, y in ((self.train_prep, self.data.train_y), (self.test_prep, self.data.test_y)):
+            logits = self.model.logits(self.params, prep)  # [K, C, N]
+            # member by member, for the same reason as exp in ce_grad: bits independent of K
+            cols += [torch.cat([self.loss_value(m, y) for m in logits.split(1)]), accuracy(logits, y)]
+        flat = torch.cat([p.flatten(1) for p in self.params.values()], 1).double()  # [K, n_params]
+        # One reduction per member, so a member's norms do not depend on K (a [K, n] row
+        # reduction sums in another order than a lone vector). This runs only every eval_every.
+        cols.append(torch.stack([row.abs().sum() for row in flat]))
+        cols.append(torch.stack([row.square().sum().sqrt() for row in flat]))
+        return torch.stack(cols, 1)
+
+    # -- state of one member, for checkpoints and resume ----------------------------------------
+
+    def member_weights(self, k: int) -> Params:
+        return {n: p[k].detach().cpu().contiguous() for n, p in self.params.items()}
+
+    def member_state(self, k: int) -> Params:
+        """Weights and Adam moments of member k (the Adam step count is ``step_count``)."""
+        out = {f"param.{n}": t for n, t in self.member_weights(k).items()}
+        for n, views in self.views.items():
+            st = self.opt.state.get(views[k])
+            if st:
+                out[f"adam.m.{n}"] = st["exp_avg"].cpu().contiguous()
+                out[f"adam.v.{n}"] = st["exp_avg_sq"].cpu().contiguous()
+        return out
+
+    @torch.no_grad()
+    def load_states(self, states: list[Params], step: int) -> None:
+        """Restore every member from its saved state at ``step`` (all members share the step)."""
+        for n, p in self.params.items():
+            p.copy_(torch.stack([s[f"param.{n}"] for s in states]))
+        if step > 0:
+            for n, views in self.views.items():
+                for v, s in zip(views, states):
+                    self.opt.state[v] = {
+                        "step": torch.tensor(float(step), dtype=torch.float32, device=self.device),
+                        "exp_avg": s[f"adam.m.{n}"].to(self.device),
+                        "exp_avg_sq": s[f"adam.v.{n}"].to(self.device),
+                    }
+        self.step_count = step

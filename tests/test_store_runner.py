@@ -1,0 +1,131 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from grokking_tickets.config import Config, apply_overrides
+from grokking_tickets.runner import train_runs
+from grokking_tickets.spec import RunSpec
+from grokking_tickets.store import SUMMARY_COLUMNS, Store, load_tensors
+from grokking_tickets.errors import UserError
+from grokking_tickets.train import population
+
+
+def _specs(cfg):
+    return [RunSpec.dense(cfg, s) for s in cfg.seeds]
+
+
+def _train(cfg, out, **kw):
+    store = Store(out)
+    specs = _specs(cfg)
+    store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
+    train_runs(specs, store, torch.device("cpu"), progress=False, **kw)
+    return store, store.write_tables(cfg.train.threshold)
+
+
+def test_run_id_covers_every_setting_but_threshold():
+    base = RunSpec.dense(Config(), 0)
+    assert base.run_id == RunSpec.dense(Config(), 0).run_id
+    # a golden id: changing it orphans every stored run, so it must be deliberate (bump SCHEMA)
+    assert base.run_id == "4fb516afc327f44d"
+    changed = [
+        RunSpec.dense(Config(), 1),
+        RunSpec.dense(apply_overrides(Config(), ["optim.eps=1e-9"]), 0),
+        RunSpec.dense(apply_overrides(Config(), ["task.split_seed=1"]), 0),
+        RunSpec.dense(apply_overrides(Config(), ["train.eval_every=50"]), 0),
+    ]
+    assert len({base.run_id, *(s.run_id for s in changed)}) == 5
+    same = RunSpec.dense(apply_overrides(Config(), ["train.threshold=0.99", "ticket.rate=0.3"]), 0)
+    assert same.run_id == base.run_id  # neither changes a dense run's numbers
+
+
+def test_store_layout_and_summary(tiny_cfg, tmp_path):
+    store, summary = _train(tiny_cfg, tmp_path)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert sorted(summary.seed) == [0, 1, 2] and set(summary.arm) == {"base"}
+    assert (summary.steps == 60).all() and (summary.density == 1.0).all()
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet")
+    assert len(metrics) == 3 * 7  # steps 0, 10, ..., 60 for each run
+    rid = summary.run_id[0]
+    d = tmp_path / "runs" / rid
+    spec = json.loads((d / "spec.json").read_text())
+    assert spec["run_id"] == rid and spec["train"]["threshold"] == 0.95  # resolved, defaults included
+    assert sorted(p.name for p in (d / "weights").iterdir()) == [f"step-{s:07d}.safetensors" for s in (20, 40, 60)]
+    theta0 = load_tensors(d / "theta0.safetensors")
+    from grokking_tickets.models.mlp import ModularMLP
+
+    model = ModularMLP(tiny_cfg.model, 11, 11)
+    assert all(torch.equal(theta0[k], v) for k, v in model.init(int(spec["seed"])).items())
+    assert not (d / "state.safetensors").exists()
+
+
+def test_rerun_skips_finished_runs(tiny_cfg, tmp_path, monkeypatch):
+    _, first = _train(tiny_cfg, tmp_path)
+    monkeypatch.setattr(population.Population, "step", lambda self: pytest.fail("trained again"))
+    _, again = _train(tiny_cfg, tmp_path)
+    pd.testing.assert_frame_equal(first, again)
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_identical_numbers(tiny_cfg, tmp_path, monkeypatch):
+    _, clean = _train(tiny_cfg, tmp_path / "clean")
+    real_step = population.Population.step
+
+    def crashing(self):
+        if self.step_count == 47:  # after the checkpoint at 40, before the one at 60
+            raise _Crash
+        real_step(self)
+
+    monkeypatch.setattr(population.Population, "step", crashing)
+    with pytest.raises(_Crash):
+        _train(tiny_cfg, tmp_path / "crash")
+    monkeypatch.setattr(population.Population, "step", real_step)
+    _, resumed = _train(tiny_cfg, tmp_path / "crash")
+    pd.testing.assert_frame_equal(clean, resumed)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "clean" / "metrics.parquet"), pd.read_parquet(tmp_path / "crash" / "metrics.parquet")
+    )
+
+
+def test_corrupt_resume_state_is_not_trusted(tiny_cfg, tmp_path):
+    store = Store(tmp_path)
+    spec = _specs(tiny_cfg)[0]
+    (store.run_dir(spec.run_id)).mkdir(parents=True)
+    (store.run_dir(spec.run_id) / "state.safetensors").write_bytes(b"\x10\x00\x00\x00garbage")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert store.load_state(spec.run_id) is None
+    with pytest.raises(UserError, match="corrupt"):
+        load_tensors(store.run_dir(spec.run_id) / "state.safetensors")
+
+
+def test_sigkill_midway_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
+    args = ["--set", "train.steps=2000", "--set", "train.checkpoint_every=100", "--seeds", "0,1", "--no-progress"]
+    cmd = [sys.executable, "-m", "grokking_tickets", "train", *args]
+    subprocess.run([*cmd, "--out", str(tmp_path / "clean")], check=True, capture_output=True)
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*cmd, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not list(killed.glob("runs/*/weights/step-0000300.safetensors")) and time.time() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not list(killed.glob("runs/*/done.json")), "the run finished before it was killed"
+    assert list(killed.glob("runs/*/state.safetensors"))
+    r = subprocess.run([*cmd, "--out", str(killed)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    a = pd.read_csv(tmp_path / "clean" / "summary.csv")
+    b = pd.read_csv(killed / "summary.csv")
+    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "clean" / "metrics.parquet"), pd.read_parquet(killed / "metrics.parquet")
+    )
