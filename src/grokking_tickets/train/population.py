@@ -8,6 +8,8 @@ Masks: a pruned entry has θ = 0 from the start and a masked gradient of 0, so A
 stay 0 there, the Adam update is 0/(0 + eps) = 0 and weight decay scales 0: pruned weights
 stay exactly zero without re-masking the weights each step (the tests check it).
 
+Bit-for-bit independence of K needs care on a CPU: see optim.py and the exp in loss.py.
+
 No host sync happens in the hot loop: :meth:`evaluate` returns a device tensor that the
 caller stacks and moves to the host in bulk.
 """
@@ -22,6 +24,7 @@ from ..config import OptimConfig
 from ..models.mlp import Params
 from ..tasks.base import Dataset
 from .loss import GRADS, LOSSES, accuracy
+from .optim import PopulationAdamW
 
 # Columns of one evaluation row, in order (the metrics table adds step, run and density).
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "l1", "l2")
@@ -53,23 +56,7 @@ class Population:
             for n in model.names:  # θ0 ⊙ m, so that a mask given with an unmasked θ0 is still exact
                 self.params[n].mul_(self.masks[n])
 
-        # Decoupled weight decay, applied as θ <- θ (1 - lr·wd) before the Adam update, exactly
-        # as torch.optim.AdamW does; one factor per member.
-        decay = torch.tensor([1.0 - optim.lr * m.weight_decay for m in members], dtype=torch.float32)
-        self.decay = None if bool((decay == 1).all()) else decay.to(self.device)
-        # The optimizer sees one tensor per (member, matrix), each a view into the stacked
-        # parameter: the fused kernel then handles a member's elements exactly as in a solo run
-        # (on one [K, ...] block, SIMD/scalar boundaries would move with K and change last bits).
-        self.views = {n: list(p.unbind(0)) for n, p in self.params.items()}
-        fused = self.device.type in ("cpu", "cuda")
-        self.opt = torch.optim.Adam(
-            [v for vs in self.views.values() for v in vs],
-            lr=optim.lr,
-            betas=(optim.beta1, optim.beta2),
-            eps=optim.eps,
-            weight_decay=0.0,
-            fused=fused,
-        )
+        self.opt = PopulationAdamW(self.params, [m.weight_decay for m in members], optim)
         self.step_count = 0
         n_total = sum(p[0].numel() for p in self.params.values())
         if self.masks is None:
@@ -80,22 +67,12 @@ class Population:
 
     # -- training ------------------------------------------------------------------------------
 
-    @torch.no_grad()
-    def _decay(self) -> None:
-        if self.decay is not None:
-            for p in self.params.values():
-                p.mul_(self.decay.view(-1, *([1] * (p.dim() - 1))))
-
     def step(self) -> None:
         grads = self.model.grads(self.params, self.train_prep, self.data.train_y, self.loss_grad)
         if self.masks is not None:
             for n, g in grads.items():
                 g.mul_(self.masks[n])
-        self._decay()
-        for n, views in self.views.items():
-            for v, g in zip(views, grads[n].unbind(0)):
-                v.grad = g
-        self.opt.step()
+        self.opt.step(grads)
         self.step_count += 1
 
     # -- metrics -------------------------------------------------------------------------------
@@ -123,11 +100,9 @@ class Population:
     def member_state(self, k: int) -> Params:
         """Weights and Adam moments of member k (the Adam step count is ``step_count``)."""
         out = {f"param.{n}": t for n, t in self.member_weights(k).items()}
-        for n, views in self.views.items():
-            st = self.opt.state.get(views[k])
-            if st:
-                out[f"adam.m.{n}"] = st["exp_avg"].cpu().contiguous()
-                out[f"adam.v.{n}"] = st["exp_avg_sq"].cpu().contiguous()
+        for n in self.params:
+            out[f"adam.m.{n}"] = self.opt.m[n][k].cpu().contiguous()
+            out[f"adam.v.{n}"] = self.opt.v[n][k].cpu().contiguous()
         return out
 
     @torch.no_grad()
@@ -135,12 +110,6 @@ class Population:
         """Restore every member from its saved state at ``step`` (all members share the step)."""
         for n, p in self.params.items():
             p.copy_(torch.stack([s[f"param.{n}"] for s in states]))
-        if step > 0:
-            for n, views in self.views.items():
-                for v, s in zip(views, states):
-                    self.opt.state[v] = {
-                        "step": torch.tensor(float(step), dtype=torch.float32, device=self.device),
-                        "exp_avg": s[f"adam.m.{n}"].to(self.device),
-                        "exp_avg_sq": s[f"adam.v.{n}"].to(self.device),
-                    }
+        stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]) for n in self.params}  # noqa: E731
+        self.opt.load(stacked("adam.m"), stacked("adam.v"), step)
         self.step_count = step
