@@ -37,24 +37,25 @@ class PopulationAdamW:
         self.groups = dict(groups)  # weight decay -> members
         # one float32 step counter per (member, matrix), as the fused kernel expects
         self._steps = {k: [torch.zeros((), device=device) for _ in params] for k in range(len(weight_decays))}
+        self._group_views = {wd: self._views(members) for wd, members in self.groups.items()}  # built once
 
-    def _lists(self, members: list[int], grads: Params):
-        ps, gs, ms, vs, ts = [], [], [], [], []
+    def _views(self, members: list[int]) -> tuple[list, list, list, list]:
+        """Per-(member, matrix) views of parameters, moments and step counters, in one order."""
+        ps, ms, vs, ts = [], [], [], []
         for k in members:
-            for n in self.params:
-                ps.append(self.params[n][k])
-                gs.append(grads[n][k])
-                ms.append(self.m[n][k])
-                vs.append(self.v[n][k])
+            ps += [self.params[n][k] for n in self.params]
+            ms += [self.m[n][k] for n in self.params]
+            vs += [self.v[n][k] for n in self.params]
             ts += self._steps[k]
-        return ps, gs, ms, vs, ts
+        return ps, ms, vs, ts
 
     @torch.no_grad()
     def step(self, grads: Params) -> None:
         c = self.cfg
         self.t += 1
         for wd, members in self.groups.items():
-            ps, gs, ms, vs, ts = self._lists(members, grads)
+            ps, ms, vs, ts = self._group_views[wd]
+            gs = [grads[n][k] for k in members for n in self.params]
             torch._foreach_add_(ts, 1)
             if self.fused:
                 torch._fused_adamw_(
