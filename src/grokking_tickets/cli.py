@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train dense runs, one per seed, as one population")
     _config_args(p, "runs/train")
 
+    p = sub.add_parser("run", help="run one of the paper's experiments (its arms, figure and claims)")
+    p.add_argument("name", help="tickets, ticket-timeline, prune-rate, norm-control, no-weight-decay or pai")
+    p.add_argument("--scale", default="paper", help="paper (the paper's protocol) or quick (default: paper)")
+    _config_args(p, "runs/experiments")
+
     p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
@@ -67,6 +72,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"wrote {Path(args.out) / 'summary.csv'} and {Path(args.out) / 'metrics.parquet'}")
 
 
+def cmd_run(args: argparse.Namespace) -> None:
+    from . import config
+    from .experiments.run import run_experiment, scaled
+    from .runner import resolve_device
+
+    cfg = config.resolve(args.preset, args.config, args.overrides, args.seeds)
+    cfg = scaled(cfg, args.scale, args.seeds is not None)
+    result = run_experiment(args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress)
+    print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
+    for c in result.claims:
+        verdict = {True: "holds", False: "does not hold", None: "not run"}[c["holds"]]
+        print(f"{c['id']}: {verdict}")
+    print(f"wrote {result.figure} and {Path(args.out) / 'claims.json'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import format_table, run_bench
 
@@ -92,7 +112,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "bench": cmd_bench, "presets": cmd_presets}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "bench": cmd_bench, "presets": cmd_presets}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

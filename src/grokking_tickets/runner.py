@@ -35,19 +35,28 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def dense_init(spec: RunSpec, model, store: Store) -> tuple[dict, dict | None]:
-    """θ0 from the seed, times the spec's scale; no mask."""
+def make_init(spec: RunSpec, model, store: Store) -> tuple[dict, dict | None]:
+    """θ0 and mask of a run: θ0 from the seed (or rewound), times the scale, and its mask."""
     theta0 = model.init(spec.seed)
+    mask = None
+    if spec.init.mask is not None:
+        from .pruning import build_mask
+
+        mask = build_mask(spec.init.mask, spec, model, theta0, store)
+    if spec.init.rewind_source is not None:
+        theta0 = store.weights(spec.init.rewind_source, spec.init.rewind_step)
     if spec.init.scale != 1.0:
         theta0 = {k: v * spec.init.scale for k, v in theta0.items()}
-    return theta0, None
+    if mask is not None:
+        theta0 = {k: v * mask[k] for k, v in theta0.items()}
+    return theta0, mask
 
 
 def train_runs(
     specs: list[RunSpec],
     store: Store,
     device: torch.device,
-    init: InitFn = dense_init,
+    init: InitFn = make_init,
     progress: bool = True,
     max_members: int = 64,
 ) -> None:

@@ -20,11 +20,34 @@ from .config import Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
 SCHEMA = 1
 
 
+MASK_METHODS = ("magnitude", "random", "snip", "grasp", "synflow")
+
+
+@dataclass(frozen=True)
+class MaskSpec:
+    """How a run's mask is made. Magnitude masks score a dense run's weights at a step."""
+
+    method: str  # one of MASK_METHODS
+    rate: float  # fraction pruned
+    scope: str = "global"  # 'global' or 'layer'
+    source: str | None = None  # magnitude: id of the run whose weights are scored
+    step: int | None = None  # magnitude: the step of those weights
+
+
 @dataclass(frozen=True)
 class InitSpec:
-    """How θ0 (and the mask) of a run are made from its seed."""
+    """How θ0 and the mask of a run are made from its seed."""
 
     scale: float = 1.0  # θ0 is multiplied by this (the norm-matched controls use it)
+    mask: MaskSpec | None = None
+    # Survivors start from this run's weights at rewind_step instead of the run's own θ0
+    # (late rewinding). None: rewind to θ0, which a ticket shares with its dense run (same seed).
+    rewind_source: str | None = None
+    rewind_step: int | None = None
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in d.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -42,7 +65,7 @@ class RunSpec:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["init"] = {k: v for k, v in d["init"].items() if v is not None}
+        d["init"] = _drop_none(d["init"])
         return d
 
     def hashed(self) -> dict[str, Any]:
@@ -71,5 +94,12 @@ class RunSpec:
             OptimConfig(**d["optim"]),
             TrainConfig(**d["train"]),
             int(d["seed"]),
-            InitSpec(**d.get("init", {})),
+            _init_from_dict(d.get("init", {})),
         )
+
+
+def _init_from_dict(d: dict[str, Any]) -> InitSpec:
+    d = dict(d)
+    if "mask" in d:
+        d["mask"] = MaskSpec(**d["mask"])
+    return InitSpec(**d)

@@ -44,7 +44,7 @@ SUMMARY_COLUMNS = [
 ]  # fmt: skip
 
 
-def _atomic(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -59,7 +59,7 @@ def _atomic(path: Path, write: Callable[[str], None]) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -68,7 +68,7 @@ def write_json(path: Path, obj: Any) -> None:
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str] | None = None) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    _atomic(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -155,7 +155,7 @@ class Store:
     def finish(self, run_id: str, metrics: torch.Tensor, density: float) -> None:
         df = pd.DataFrame(metrics.numpy(), columns=["step", *METRICS])
         df["step"] = df["step"].astype("int64")
-        _atomic(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+        atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
         write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": "ok"})
         (self.run_dir(run_id) / "state.safetensors").unlink(missing_ok=True)
 
@@ -201,9 +201,9 @@ class Store:
         summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
         for col in ("t_mem", "t_gen"):
             summary[col] = summary[col].astype("Int64")
-        _atomic(self.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+        atomic_write(self.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
         if frames:
             metrics = pd.concat(frames, ignore_index=True)
             cols = ["run_id", "seed", "step", *METRICS, "density"]
-            _atomic(self.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
+            atomic_write(self.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
         return summary

@@ -84,6 +84,17 @@ class ModularMLP:
         }
 
 
+    def synflow_objective(self, params: Params) -> torch.Tensor:
+        """SynFlow's R = 1ᵀ f(1) for one member's (non-negative) weights, no K axis.
+
+        The all-ones input enters the embedding once (the a + b sum would only double R,
+        which scales every score alike).
+        """
+        x = torch.ones(self.p, dtype=params["W_emb"].dtype)
+        h = (params["W_in"] @ (params["W_emb"] @ x)).relu()
+        return (params["W_unemb"] @ (params["W_out"] @ h)).sum()
+
+
 def plain_logits(params: Params, x: torch.Tensor) -> torch.Tensor:
     """The textbook forward pass of one member (no factorization): [N, 2] -> [N, C].
 

@@ -1,0 +1,142 @@
+"""Experiments are declared as arms; this module turns arms into runs and trains them.
+
+An :class:`Arm` says what a group of runs is (dense, a magnitude ticket from a dense arm, a
+pruning-at-initialization mask, a norm-matched dense control) and which config overrides it
+has. :meth:`Context.train_arms` resolves every arm for every seed into a RunSpec, in two
+stages: dense arms first (their weights are what tickets and controls are made from), then
+the arms derived from them. Each stage goes to the runner in one call, so runs of the same
+shape train as one population, and runs already in the store are never trained again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ..config import Config, apply_overrides
+from ..errors import UserError
+from ..models import build_model
+from ..pruning import build_mask
+from ..pruning.controls import norm_ratio
+from ..runner import train_runs
+from ..spec import InitSpec, MaskSpec, RunSpec
+from ..store import Store
+from ..tasks import build_dataset
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    overrides: tuple[str, ...] = ()  # `--set`-style overrides for this arm only
+    mask: str | None = None  # None (dense) or a mask method: magnitude, random, snip, grasp, synflow
+    rate: float | None = None  # fraction pruned; default ticket.rate
+    ticket_step: int | None = None  # magnitude: step of the source run's weights; default ticket.step
+    source: str = "base"  # the dense arm a ticket (or control) is made from
+    norm_match: int | None = None  # 1 or 2: dense θ0 scaled to the L_p norm of `source`'s ticket
+    seed_rates: dict[int, float] | None = field(default=None, hash=False)  # per-seed rate (critical rate)
+
+    @property
+    def dense(self) -> bool:
+        return self.mask is None and self.norm_match is None
+
+
+@dataclass
+class Context:
+    cfg: Config
+    store: Store
+    device: torch.device
+    experiment: str
+    scale: str = "paper"
+    progress: bool = True
+    _models: dict = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.cfg.seeds
+
+    def arm_cfg(self, arm: Arm) -> Config:
+        return apply_overrides(self.cfg, list(arm.overrides))
+
+    # -- resolving arms into run specs ------------------------------------------------------------
+
+    def spec(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> RunSpec:
+        cfg = self.arm_cfg(arm)
+        base = RunSpec.dense(cfg, seed)
+        rate = self._rate(arm, seed, cfg)
+        if arm.dense or (arm.mask is not None and rate == 0.0):  # rate 0 prunes nothing: the dense run
+            return base
+        if arm.norm_match is not None:
+            theta0, mask = self._ticket_mask(arm, seed, arms, cfg)
+            r = norm_ratio(theta0, mask, arm.norm_match)
+            return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(scale=r))
+        if arm.mask == "magnitude":
+            src = self.source_spec(arm, seed, arms)
+            t = cfg.ticket
+            mask = MaskSpec("magnitude", rate, t.scope, src.run_id, arm.ticket_step or t.step)
+            rewind = (src.run_id, t.rewind_step) if t.rewind_step > 0 else (None, None)
+            return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(1.0, mask, *rewind))
+        return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(mask=MaskSpec(arm.mask, rate, cfg.ticket.scope)))
+
+    def _rate(self, arm: Arm, seed: int, cfg: Config) -> float:
+        if arm.seed_rates is not None:
+            return arm.seed_rates[seed]
+        return cfg.ticket.rate if arm.rate is None else arm.rate
+
+    def source_spec(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> RunSpec:
+        if arm.source not in arms:
+            raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
+        return RunSpec.dense(self.arm_cfg(arms[arm.source]), seed)
+
+    def _ticket_mask(self, arm: Arm, seed: int, arms: dict[str, Arm], cfg: Config):
+        """θ0 and the magnitude mask of `source`'s ticket (for norm-matched controls)."""
+        src = self.source_spec(arm, seed, arms)
+        model = self.model(src)
+        t = cfg.ticket
+        m = MaskSpec("magnitude", self._rate(arm, seed, cfg), t.scope, src.run_id, arm.ticket_step or t.step)
+        return model.init(seed), build_mask(m, src, model, None, self.store)
+
+    def model(self, spec: RunSpec):
+        key = (spec.task, spec.model)
+        if key not in self._models:
+            self._models[key] = build_model(spec.model, build_dataset(spec.task))
+        return self._models[key]
+
+    # -- training -----------------------------------------------------------------------------------
+
+    def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]]:
+        """Train every arm for every seed (dense arms first); returns arm name -> specs."""
+        seeds = seeds or self.seeds
+        by_name = {a.name: a for a in arms}
+        needed_sources = {a.source for a in arms if not a.dense}
+        for name in needed_sources:
+            if name not in by_name:
+                raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
+        out: dict[str, list[RunSpec]] = {}
+        for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
+            specs = {a.name: [self.spec(a, s, by_name) for s in seeds] for a in stage}
+            train_runs([s for v in specs.values() for s in v], self.store, self.device, progress=self.progress)
+            self.store.register(
+                self.experiment, [{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v]
+            )
+            out.update(specs)
+        return out
+
+    # -- results --------------------------------------------------------------------------------------
+
+    def results(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(summary rows of this experiment, its metrics joined with arm names)."""
+        summary = self.store.write_tables(self.cfg.train.threshold)
+        summary = summary[summary.experiment == self.experiment].reset_index(drop=True)
+        metrics = pd.read_parquet(self.store.root / "metrics.parquet")
+        metrics = metrics.merge(summary[["run_id", "arm"]], on="run_id")
+        return summary, metrics
+
+
+@dataclass
+class ExperimentResult:
+    claims: list[dict[str, Any]]
+    figure: str | None = None
+    table: pd.DataFrame | None = None

@@ -1,0 +1,1 @@
+"""Figures and the claims table; they read the run store and never train."""
