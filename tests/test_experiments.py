@@ -112,3 +112,21 @@ def test_no_weight_decay_end_to_end(tmp_path):
     assert res.claims[0]["id"] == "C8"
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert {"base", "base-no-wd", "no-wd rate=0.3"} <= set(summary.arm)
+
+
+def test_iterative_magnitude_pruning_nests_masks(tmp_path):
+    cfg = from_dict({**TINY, "ticket": {"step": 300, "rate": 0.75, "rounds": 2}, "seeds": [0]})
+    run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    store = Store(tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    final = summary[summary.arm == "ticket"].run_id.iloc[0]
+    m = store.spec(final).init.mask
+    assert m.rate == 0.75
+    round1 = store.spec(m.source)  # the intermediate round, pruned to 1 - 0.25^(1/2) = 0.5
+    assert round1.init.mask.rate == pytest.approx(0.5)
+    assert store.spec(round1.init.mask.source).init.mask is None  # ... made from the dense run
+    m1, m2 = store.mask(m.source), store.mask(final)
+    n = sum(v.numel() for v in m1.values())
+    assert sum(int((~v).sum()) for v in m1.values()) == int(0.5 * n + 0.5)
+    assert sum(int((~v).sum()) for v in m2.values()) == int(0.75 * n + 0.5)
+    assert all(bool((m1[k] | ~m2[k]).all()) for k in m1)  # every weight kept in round 2 was kept in round 1

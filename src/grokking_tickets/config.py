@@ -123,12 +123,16 @@ class TicketConfig:
     step: int = 30000  # step of the dense run whose weights are scored
     scope: str = "global"  # rank over all matrices at once, or within each matrix
     rewind_step: int = 0  # survivors are reset to the dense run's weights at this step (0 = θ0)
+    # Iterative magnitude pruning: with rounds = n > 1, round i prunes to 1 - (1 - rate)^(i/n)
+    # from the weights (at `step`) of round i-1's ticket; the paper uses one shot (n = 1).
+    rounds: int = 1
 
     def __post_init__(self) -> None:
         _check(0.0 <= self.rate < 1.0, f"ticket.rate must lie in [0, 1); got {self.rate}")
         _check(self.step >= 0, f"ticket.step must be >= 0; got {self.step}")
         _choice("ticket", "scope", self.scope, SCOPES)
         _check(self.rewind_step >= 0, f"ticket.rewind_step must be >= 0; got {self.rewind_step}")
+        _check(self.rounds >= 1, f"ticket.rounds must be at least 1; got {self.rounds}")
 
 
 SECTIONS: dict[str, type] = {

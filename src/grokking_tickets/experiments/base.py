@@ -73,12 +73,35 @@ class Context:
             r = norm_ratio(theta0, mask, arm.norm_match)
             return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(scale=r))
         if arm.mask == "magnitude":
-            src = self.source_spec(arm, seed, arms)
+            dense = self.source_spec(arm, seed, arms)
+            chain = self.imp_chain(arm, seed, arms)
+            src = chain[-1] if chain else dense
             t = cfg.ticket
             mask = MaskSpec("magnitude", rate, t.scope, src.run_id, arm.ticket_step or t.step)
-            rewind = (src.run_id, t.rewind_step) if t.rewind_step > 0 else (None, None)
+            rewind = (dense.run_id, t.rewind_step) if t.rewind_step > 0 else (None, None)
             return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(1.0, mask, *rewind))
         return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(mask=MaskSpec(arm.mask, rate, cfg.ticket.scope)))
+
+    def imp_chain(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> list[RunSpec]:
+        """The intermediate rounds of iterative magnitude pruning (empty for one shot).
+
+        Round i (1 <= i < n) is a ticket at rate 1 - (1 - rate)^(i/n) made from round i-1's
+        weights (round 0 is the dense source run) and trained like the source. The final
+        round, the arm's own run, prunes to the full rate from round n-1's weights.
+        """
+        cfg = self.arm_cfg(arm)
+        t = cfg.ticket
+        if arm.mask != "magnitude" or t.rounds == 1:
+            return []
+        src = self.source_spec(arm, seed, arms)
+        rate, step = self._rate(arm, seed, cfg), arm.ticket_step or t.step
+        chain = []
+        for i in range(1, t.rounds):
+            r_i = round(1 - (1 - rate) ** (i / t.rounds), 12)
+            init = InitSpec(mask=MaskSpec("magnitude", r_i, t.scope, src.run_id, step))
+            src = RunSpec(src.task, src.model, src.optim, src.train, seed, init)
+            chain.append(src)
+        return chain
 
     def _rate(self, arm: Arm, seed: int, cfg: Config) -> float:
         if arm.seed_rates is not None:
@@ -116,6 +139,10 @@ class Context:
                 raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
         out: dict[str, list[RunSpec]] = {}
         for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
+            # iterative pruning: its intermediate rounds, level by level, before the tickets
+            chains = [self.imp_chain(a, s, by_name) for a in stage for s in seeds]
+            for level in range(max((len(c) for c in chains), default=0)):
+                train_runs([c[level] for c in chains if len(c) > level], self.store, self.device, progress=self.progress)
             specs = {a.name: [self.spec(a, s, by_name) for s in seeds] for a in stage}
             train_runs([s for v in specs.values() for s in v], self.store, self.device, progress=self.progress)
             self.store.register(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import torch
+
 from ..spec import MaskSpec, RunSpec
 from ..tasks import build_dataset
 from . import scores as S
@@ -21,6 +23,9 @@ def build_mask(m: MaskSpec, spec: RunSpec, model, theta0, store):
     """The mask of a run, from its MaskSpec. ``theta0`` is the run's own (unmasked) θ0."""
     if m.method == "magnitude":
         scores = S.magnitude(store.weights(m.source, m.step))
+        prior = store.mask(m.source)  # iterative pruning: what the source pruned stays pruned
+        if prior is not None:
+            scores = {n: s.masked_fill(~prior[n], -torch.inf) for n, s in scores.items()}
     elif m.method == "random":
         scores = S.random_scores(model.shapes(), _derived_seed(spec.seed, "random-mask"))
     elif m.method == "snip":
