@@ -37,18 +37,49 @@ class _ReferenceMLP(nn.Module):
         return self.unemb(self.out(h))
 
 
+class _ReferenceTransformer(nn.Module):
+    """Nanda-style: embeddings, Q/K/V/O projections and the MLP at every position, causal mask."""
+
+    def __init__(self, V: int, d: int, m: int, C: int):
+        super().__init__()
+        self.d = d
+        self.embed = nn.Embedding(V, d)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.mlp_in, self.mlp_out = nn.Linear(d, m, bias=False), nn.Linear(m, d, bias=False)
+        self.unembed = nn.Linear(d, C, bias=False)
+
+    def forward(self, tok: torch.Tensor) -> torch.Tensor:
+        x = self.embed(tok)  # [N, T, d]
+        T = tok.shape[1]
+        s = self.q(x) @ self.k(x).transpose(1, 2) / math.sqrt(self.d)
+        s = s.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+        x = x + self.o(s.softmax(-1) @ self.v(x))
+        x = x + self.mlp_out(torch.relu(self.mlp_in(x)))
+        return self.unembed(x[:, -1])
+
+
 def _ce64(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.nll_loss(logits.double().log_softmax(-1), y)
 
 
+def _reference_model(cfg: Config, data):
+    """The reference module and a function mapping token pairs to its inputs."""
+    torch.manual_seed(0)
+    if cfg.model.name == "transformer":
+        model = build_model(cfg.model, data)  # only for its token layout ('=' or not)
+        ref = _ReferenceTransformer(model.V, cfg.model.d_model, cfg.model.d_mlp, data.n_classes)
+        return ref, lambda x: (model.tokens(x),)
+    p = data.n_tokens
+    oh = lambda t: nn.functional.one_hot(t, p).float()  # noqa: E731
+    ref = _ReferenceMLP(p, cfg.model.d_emb, cfg.model.d_hidden, data.n_classes)
+    return ref, lambda x: (oh(x[:, 0]), oh(x[:, 1]))
+
+
 def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5) -> float:
     data = build_dataset(cfg.task)
-    p = data.n_tokens
-    oh = lambda x: nn.functional.one_hot(x, p).float()  # noqa: E731
-    tr = (oh(data.train_x[:, 0]), oh(data.train_x[:, 1]), data.train_y)
-    te = (oh(data.test_x[:, 0]), oh(data.test_x[:, 1]), data.test_y)
-    torch.manual_seed(0)
-    model = _ReferenceMLP(p, cfg.model.d_emb, cfg.model.d_hidden, data.n_classes)
+    model, inputs = _reference_model(cfg, data)
+    tr = (inputs(data.train_x), data.train_y)
+    te = (inputs(data.test_x), data.test_y)
     o = cfg.optim
     opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
     log = []
@@ -56,11 +87,11 @@ def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5) -> float:
         if i == warmup:
             t0 = time.perf_counter()
         opt.zero_grad()
-        _ce64(model(tr[0], tr[1]), tr[2]).backward()
+        _ce64(model(*tr[0]), tr[1]).backward()
         opt.step()
         with torch.no_grad():
-            for a, b, y in (tr, te):
-                logits = model(a, b)
+            for x, y in (tr, te):
+                logits = model(*x)
                 log.append((_ce64(logits, y).item(), (logits.argmax(-1) == y).float().mean().item()))
             flat = torch.cat([w.flatten() for w in model.parameters()])
             log.append((flat.abs().sum().item(), flat.norm().item()))
@@ -87,14 +118,16 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
     return K * steps / (time.perf_counter() - t0)
 
 
-def mlp_flops_per_step(cfg: Config) -> float:
-    """FLOPs of one factorized training step of one member (matmuls only; 2 per multiply-add)."""
+def flops_per_model_step(cfg: Config) -> float:
+    """Matmul FLOPs of one training step of one member, counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     data = build_dataset(cfg.task)
-    p, C, N = data.n_tokens, data.n_classes, len(data.train_y)
-    d, H = cfg.model.d_emb, cfg.model.d_hidden
-    forward = 2 * H * d * p + 2 * C * d * H + 2 * H * p * N + 2 * C * H * N
-    backward = 2 * C * N * H + 2 * H * C * N + 2 * H * N * p + 2 * (2 * d * H * p) + 2 * (2 * C * d * H)
-    return float(forward + backward)
+    model = build_model(cfg.model, data)
+    pop = Population(model, data, cfg.optim, [Member(model.init(0), None, cfg.optim.weight_decay)], cfg.train.loss, "cpu")
+    with FlopCounterMode(display=False) as counter:
+        pop.step()
+    return float(counter.get_total_flops())
 
 
 def matmul_gflops(n: int = 1024, reps: int = 10) -> float:
@@ -109,52 +142,63 @@ def matmul_gflops(n: int = 1024, reps: int = 10) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def run_bench(quick: bool = False, sizes: tuple[int, ...] = (1, 8, 32)) -> dict:
+PRESETS = {"mlp": "mlp-modadd", "transformer": "transformer-modadd"}
+
+
+def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float) -> dict:
     from .config import load_preset
 
-    cfg = load_preset("mlp-modadd")
-    ref_steps = 60 if quick else 200
+    cfg = load_preset(PRESETS[name])
+    ref_steps = 40 if quick else 150
     pop_steps = 100 if quick else 300
-    gflops = matmul_gflops()
     ref = [reference_steps_per_s(cfg, ref_steps)]
     pops = {str(K): population_steps_per_s(cfg, K, pop_steps) for K in sizes}
     ref.append(reference_steps_per_s(cfg, ref_steps))
     reference = max(ref)
     best_k = max(pops, key=pops.get)
-    flops = mlp_flops_per_step(cfg)
+    flops = flops_per_model_step(cfg)
     return {
+        "reference_steps_per_s": round(reference, 1),
+        "reference_runs_steps_per_s": [round(r, 1) for r in ref],
+        "population_model_steps_per_s": {k: round(v, 1) for k, v in pops.items()},
+        "best_K": int(best_k),
+        "speedup_vs_reference": round(pops[best_k] / reference, 2),
+        "flops_per_model_step": flops,
+        "flop_share_of_matmul_peak": round(pops[best_k] * flops / (gflops * 1e9), 3),
+    }
+
+
+def run_bench(quick: bool = False, sizes: tuple[int, ...] = (1, 8, 32), models: tuple[str, ...] = ("mlp", "transformer")) -> dict:
+    gflops = matmul_gflops()
+    out = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "matmul_gflops": round(gflops, 1),
-        },
-        "mlp": {
-            "reference_steps_per_s": round(reference, 1),
-            "reference_runs_steps_per_s": [round(r, 1) for r in ref],
-            "population_model_steps_per_s": {k: round(v, 1) for k, v in pops.items()},
-            "best_K": int(best_k),
-            "speedup_vs_reference": round(pops[best_k] / reference, 2),
-            "flops_per_model_step": flops,
-            "flop_share_of_matmul_peak": round(pops[best_k] * flops / (gflops * 1e9), 3),
-        },
+        }
     }
+    for name in models:
+        out[name] = bench_model(name, quick, sizes, gflops)
+    return out
 
 
 def format_table(r: dict) -> str:
-    m = r["mlp"]
     lines = [
         f"machine: {r['machine']['threads']} threads, torch {r['machine']['torch']}, "
         f"float32 GEMM {r['machine']['matmul_gflops']} GFLOP/s",
-        "",
-        f"{'trainer':<28}{'model-steps/s':>14}{'vs reference':>14}",
-        f"{'reference loop (K=1)':<28}{m['reference_steps_per_s']:>14.1f}{1.0:>13.1f}x",
     ]
-    for k, v in m["population_model_steps_per_s"].items():
-        lines.append(f"{'population K=' + k:<28}{v:>14.1f}{v / m['reference_steps_per_s']:>13.1f}x")
-    lines += [
-        "",
-        f"mlp.speedup_vs_reference = {m['speedup_vs_reference']}x (K={m['best_K']}); "
-        f"{m['flop_share_of_matmul_peak']:.1%} of the GEMM peak",
-    ]
+    for name in (k for k in r if k != "machine"):
+        m = r[name]
+        lines += [
+            "",
+            f"{name + ' trainer':<28}{'model-steps/s':>14}{'vs reference':>14}",
+            f"{'reference loop (K=1)':<28}{m['reference_steps_per_s']:>14.1f}{1.0:>13.1f}x",
+        ]
+        for k, v in m["population_model_steps_per_s"].items():
+            lines.append(f"{'population K=' + k:<28}{v:>14.1f}{v / m['reference_steps_per_s']:>13.1f}x")
+        lines.append(
+            f"{name}.speedup_vs_reference = {m['speedup_vs_reference']}x (K={m['best_K']}); "
+            f"{m['flops_per_model_step'] / 1e6:.0f} MFLOP per model-step, {m['flop_share_of_matmul_peak']:.1%} of the GEMM peak"
+        )
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from .errors import UserError
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
 TASKS = ("modular",)
-MODELS = ("mlp",)
+MODELS = ("mlp", "transformer")
 LOSSES = ("ce", "mse")
 SCOPES = ("global", "layer")
 
@@ -53,6 +53,9 @@ class TaskConfig:
     train_frac: float = 0.4
     split_seed: int = 0  # the train/test split has its own seed, shared by all runs
 
+    def identity(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
     def __post_init__(self) -> None:
         _choice("task", "name", self.name, TASKS)
         _check(self.p >= 2, f"task.p must be at least 2; got {self.p}")
@@ -63,18 +66,32 @@ class TaskConfig:
             _check(_is_prime(self.p), f"task.op='div' needs a prime task.p; got {self.p}")
 
 
+# The settings that define each model. A run's identity holds only its own model's settings,
+# so adding a setting for another model never changes existing run ids.
+MODEL_FIELDS = {
+    "mlp": ("d_emb", "d_hidden", "init_scale"),
+    "transformer": ("d_model", "d_mlp", "eq_token", "init_scale"),
+}
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str = "mlp"
-    d_emb: int = 500  # embedding width of the modular MLP
-    d_hidden: int = 48  # hidden neurons of the modular MLP
+    d_emb: int = 500  # mlp: embedding width
+    d_hidden: int = 48  # mlp: hidden neurons
+    d_model: int = 128  # transformer: residual width (the authors' code; the paper text says 500)
+    d_mlp: int = 128  # transformer: MLP width
+    eq_token: bool = False  # transformer: a third input token '=' after a and b
     init_scale: float = 1.0  # κ: each matrix starts as N(0, κ/√fan_in)
 
     def __post_init__(self) -> None:
         _choice("model", "name", self.name, MODELS)
-        _check(self.d_emb >= 1, f"model.d_emb must be at least 1; got {self.d_emb}")
-        _check(self.d_hidden >= 1, f"model.d_hidden must be at least 1; got {self.d_hidden}")
+        for key in ("d_emb", "d_hidden", "d_model", "d_mlp"):
+            _check(getattr(self, key) >= 1, f"model.{key} must be at least 1; got {getattr(self, key)}")
         _check(self.init_scale > 0, f"model.init_scale must be positive; got {self.init_scale}")
+
+    def identity(self) -> dict[str, Any]:
+        return {"name": self.name, **{f: getattr(self, f) for f in MODEL_FIELDS[self.name]}}
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 A :class:`RunSpec` is everything that determines a run's numbers: task, model, optimizer,
 training settings, seed and how its initial weights are made. Its id is a hash of all of it,
 defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
-number: ``train.threshold`` (it only reads the metrics) and the device. ``init`` fields that
-are None are left out too, so optional init settings added later keep old ids valid.
+number: ``train.threshold`` (it only reads the metrics) and the device. Settings of other
+models and tasks (``ModelConfig.identity``) and ``init`` fields that are None are left out
+too, so settings added later keep old ids valid.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class RunSpec:
 
     def hashed(self) -> dict[str, Any]:
         d = self.to_dict()
+        d["task"], d["model"] = self.task.identity(), self.model.identity()
         del d["train"]["threshold"]
         return d
 

@@ -20,12 +20,15 @@ def run(ctx: Context) -> ExperimentResult:
     # C7: norms averaged over every evaluated step after step 0 (at step 0 they are equal by design)
     later = metrics[metrics.step > 0]
     avg = later.groupby("arm")[["l1", "l2"]].mean()
+    end = metrics[metrics.step == metrics.step.max()].groupby("arm")[["l1", "l2"]].mean()
     c7 = all(avg.l1["ticket"] < avg.l1[c] and avg.l2["ticket"] > avg.l2[c] for c in ("l1-control", "l2-control"))
     m6 = {**{f"{n} t_gen": fmt_tgen(tg[n]) for n in names},
           "rule": "holds if both controls have a larger mean t_gen than the ticket"}  # fmt: skip
     m7 = {
         "mean L1 over training": {n: round(float(avg.l1[n]), 1) for n in names},
         "mean L2 over training": {n: round(float(avg.l2[n]), 2) for n in names},
+        "L1 at the last step": {n: round(float(end.l1[n]), 1) for n in names},
+        "L2 at the last step": {n: round(float(end.l2[n]), 2) for n in names},
         "rule": "holds if the ticket's step-averaged L1 is below and its L2 above both controls'",
     }
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))

@@ -3,12 +3,13 @@
 from ..config import ModelConfig
 from ..tasks.base import Dataset
 from .mlp import ModularMLP
+from .transformer import ModularTransformer
+
+MODELS = {"mlp": ModularMLP, "transformer": ModularTransformer}
 
 
-def build_model(cfg: ModelConfig, data: Dataset) -> ModularMLP:
-    if cfg.name == "mlp":
-        return ModularMLP(cfg, data.n_tokens, data.n_classes)
-    raise ValueError(f"no model {cfg.name!r}")  # unreachable: ModelConfig validates
+def build_model(cfg: ModelConfig, data: Dataset):
+    return MODELS[cfg.name](cfg, data.n_tokens, data.n_classes)
 
 
-__all__ = ["ModularMLP", "build_model"]
+__all__ = ["MODELS", "ModularMLP", "ModularTransformer", "build_model"]

@@ -25,6 +25,7 @@ Params = dict[str, torch.Tensor]
 
 class ModularMLP:
     names = ("W_emb", "W_in", "W_out", "W_unemb")
+    supports_synflow = True
 
     def __init__(self, cfg: ModelConfig, n_tokens: int, n_classes: int):
         self.cfg, self.p, self.C = cfg, n_tokens, n_classes
