@@ -129,3 +129,14 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "clean" / "metrics.parquet"), pd.read_parquet(killed / "metrics.parquet")
     )
+
+
+def test_load_returns_dataframes(tiny_cfg, tmp_path):
+    import grokking_tickets
+
+    _train(tiny_cfg, tmp_path)
+    res = grokking_tickets.load(tmp_path)
+    assert len(res.summary) == 3 and set(res.metrics.arm) == {"base"}
+    assert {"experiment", "arm", "step", "test_acc", "l2"} <= set(res.metrics.columns)
+    with pytest.raises(UserError, match="no run store"):
+        grokking_tickets.load(tmp_path / "nothing")

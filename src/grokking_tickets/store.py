@@ -122,13 +122,17 @@ class Store:
     def save_weights(self, run_id: str, step: int, weights: dict[str, torch.Tensor]) -> None:
         save_tensors(self.weights_path(run_id, step), weights)
 
+    def weight_steps(self, run_id: str) -> list[int]:
+        """Steps at which this run's weights were saved (0 = θ0), ascending."""
+        saved = [int(p.stem.split("-")[1]) for p in (self.run_dir(run_id) / "weights").glob("step-*.safetensors")]
+        return sorted({0, *saved})
+
     def weights(self, run_id: str, step: int) -> dict[str, torch.Tensor]:
         path = self.weights_path(run_id, step)
         if step == 0 and not path.exists():
             return self.theta0(run_id)
         if not path.exists():
-            saved = sorted(int(p.stem.split("-")[1]) for p in path.parent.glob("step-*.safetensors"))
-            raise UserError(f"run {run_id} has no weights at step {step}; saved steps: {saved}")
+            raise UserError(f"run {run_id} has no weights at step {step}; saved steps: {self.weight_steps(run_id)}")
         return load_tensors(path)
 
     def save_state(self, run_id: str, step: int, state: dict[str, torch.Tensor], metrics: torch.Tensor) -> None:

@@ -167,3 +167,4 @@ class ExperimentResult:
     claims: list[dict[str, Any]]
     figure: str | None = None
     table: pd.DataFrame | None = None
+    notes: dict[str, Any] | None = None  # numbers an experiment reports beside its claims

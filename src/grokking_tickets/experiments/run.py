@@ -36,7 +36,8 @@ def run_experiment(name: str, cfg: Config, scale: str, out: str | Path, device, 
         raise UserError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
     ctx = Context(cfg, Store(out), device, name, scale, progress)
     result = EXPERIMENTS[name].run(ctx)
-    merge_claims(Path(out) / "claims.json", result.claims)
+    if result.claims:
+        merge_claims(Path(out) / "claims.json", result.claims)
     summary, _ = ctx.results()
     rows = []
     for arm in dict.fromkeys(summary.arm):

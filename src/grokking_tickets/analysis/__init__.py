@@ -1,0 +1,1 @@
+"""Analyses of finished runs (they read the run store and never train)."""

@@ -1,0 +1,148 @@
+"""The appendix analyses of the MLP `tickets` experiment: periodicity (C10), mask drift, dead
+neurons. They read the run store (weights saved every ``train.checkpoint_every`` steps and
+the metrics) and never train.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+from ..report.claims import claim
+from ..report.figures import save
+from ..store import Store
+from ..tasks import build_dataset
+from .fourier import periodicity
+from .masks import dead_neurons, mask_drift
+
+EARLY_STEP = 2000  # "early in training" for C10, fixed before any run
+JACCARD_EVERY = 2000
+
+
+def _runs(store: Store) -> pd.DataFrame:
+    summary = pd.read_csv(store.root / "summary.csv")
+    rows = summary[(summary.experiment == "tickets") & summary.arm.isin(["base", "ticket"])]
+    rows = rows[[store.spec(r).model.name == "mlp" for r in rows.run_id]]
+    if rows.empty:
+        raise UserError(f"{store.root} has no MLP `tickets` experiment to analyse; run `grokking-tickets run tickets` first")
+    return rows
+
+
+def _nearest_step(steps: list[int], target: float) -> int:
+    return min(steps, key=lambda s: abs(s - target))
+
+
+def periodicity_table(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for r in runs.itertuples():
+        for step in store.weight_steps(r.run_id):
+            out.append({"run_id": r.run_id, "arm": r.arm, "seed": r.seed, "step": step, **periodicity(store.weights(r.run_id, step))})
+    return pd.DataFrame(out)
+
+
+def run_analyses(root: str | Path) -> dict[str, Any]:
+    store = Store(root)
+    runs = _runs(store)
+    per = periodicity_table(store, runs)
+    mean = per.groupby(["arm", "step"])[["top_share", "entropy"]].mean()
+    base_tgen = runs[runs.arm == "base"].t_gen.dropna()
+    steps = sorted(per.step.unique())
+    early = _nearest_step(steps, EARLY_STEP)
+    tick_early = float(mean.loc[("ticket", early), "top_share"])
+    base_early = float(mean.loc[("base", early), "top_share"])
+    base_at_gen = None
+    if len(base_tgen):
+        gen_step = _nearest_step(steps, float(base_tgen.mean()))
+        base_at_gen = float(mean.loc[("base", gen_step), "top_share"])
+    uniform = float(per.uniform_share.iloc[0])
+    holds = base_at_gen is not None and tick_early >= 2 * base_early and base_at_gen >= 2 * base_early
+    c10 = claim(
+        "C10",
+        {
+            f"ticket top-1 frequency share at step {early}": round(tick_early, 3),
+            f"base top-1 frequency share at step {early}": round(base_early, 3),
+            "base top-1 frequency share at its mean t_gen": None if base_at_gen is None else round(base_at_gen, 3),
+            "share for a spread-out spectrum": round(uniform, 3),
+            "rule": f"holds if the ticket's mean top-1 share at step {early} is at least twice the base's, and the "
+            "base's at its t_gen is at least twice its own at that step",
+        },
+        holds,
+    )
+
+    # mask drift of the dense runs, against the change in test accuracy over the same interval
+    metrics = pd.read_parquet(store.root / "metrics.parquet")
+    spec = store.spec(runs.run_id.iloc[0])
+    drift_rows = []
+    for r in runs[runs.arm == "base"].itertuples():
+        ws = [s for s in store.weight_steps(r.run_id) if s % JACCARD_EVERY == 0]
+        drift = mask_drift({s: store.weights(r.run_id, s) for s in ws}, 0.6)
+        acc = metrics[metrics.run_id == r.run_id].set_index("step").test_acc
+        for prev, row in zip(ws, drift):
+            drift_rows.append({"seed": r.seed, **row, "d_test_acc": float(acc.get(row["step"], np.nan) - acc.get(prev, np.nan))})
+    drift = pd.DataFrame(drift_rows)
+
+    # dead neurons at the last step, over every input pair
+    data = build_dataset(spec.task)
+    import torch
+
+    every = torch.cat([data.train_x, data.test_x])
+    dead = {
+        arm: [dead_neurons(store.weights(r.run_id, int(r.steps)), every) for r in runs[runs.arm == arm].itertuples()]
+        for arm in ("base", "ticket")
+    }
+
+    figures = [_periodicity_figure(store, runs, mean, early), _drift_figure(store, drift)]
+    notes = {
+        "dead neurons at the last step (of 48)": {arm: v for arm, v in dead.items()},
+        "mean Jaccard distance of the ticket mask between checkpoints 2000 steps apart": {
+            n: round(float(drift[n].mean()), 3) for n in drift.columns if n.startswith("W_")
+        },
+        "correlation of mask drift (all layers) with the change in test accuracy": round(
+            float(np.corrcoef(drift[[c for c in drift.columns if c.startswith("W_")]].mean(1), drift.d_test_acc.abs())[0, 1]), 3
+        )
+        if len(drift) > 2
+        else None,
+    }
+    return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per, "drift": drift}
+
+
+def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, early: int) -> str:
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for arm, color in (("base", "C0"), ("ticket", "C1")):
+        m = mean.loc[arm]
+        axes[0].plot(m.index, m.top_share, color=color, label=arm)
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("mean top-1 share of a neuron's power")
+    axes[0].set_title("periodicity of hidden neurons")
+    axes[0].legend()
+    for ax, arm in zip(axes[1:], ("base", "ticket")):
+        rid = runs[runs.arm == arm].run_id.iloc[0]
+        w = store.weights(rid, early)
+        P = (w["W_in"] @ w["W_emb"]).numpy()  # [H, p]
+        strongest = np.argsort(-np.abs(P).sum(1))[:4]
+        for j in strongest:
+            ax.plot(P[j], lw=1)
+        ax.set_xlabel("input token")
+        ax.set_ylabel("input weight of a neuron")
+        ax.set_title(f"{arm}, step {early}: 4 strongest neurons")
+    return save(fig, store.root, "analysis-periodicity")
+
+
+def _drift_figure(store: Store, drift: pd.DataFrame) -> str:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    layers = [c for c in drift.columns if c.startswith("W_")]
+    g = drift.groupby("step")
+    for n in layers:
+        ax1.plot(g[n].mean().index, g[n].mean().values, label=n)
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("Jaccard distance to the mask 2000 steps before")
+    ax1.legend(fontsize=8)
+    ax2.scatter(drift[layers].mean(1), drift.d_test_acc, s=10)
+    ax2.set_xlabel("mean Jaccard distance (all layers)")
+    ax2.set_ylabel("change in test accuracy")
+    return save(fig, store.root, "analysis-mask-drift")
