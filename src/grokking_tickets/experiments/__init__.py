@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import no_weight_decay, norm_control, pai, prune_rate, ticket_timeline, tickets, wd_sweep
+from . import equal_params, no_weight_decay, norm_control, pai, prune_rate, ticket_timeline, tickets, wd_sweep
 from .base import Arm, Context, ExperimentResult
 
 EXPERIMENTS = {
@@ -12,6 +12,7 @@ EXPERIMENTS = {
     "norm-control": norm_control,
     "no-weight-decay": no_weight_decay,
     "pai": pai,
+    "equal-params": equal_params,
     "wd-sweep": wd_sweep,
 }
 

@@ -34,8 +34,14 @@ def scaled(cfg: Config, scale: str, seeds_given: bool) -> Config:
 def run_experiment(name: str, cfg: Config, scale: str, out: str | Path, device, progress: bool = True) -> ExperimentResult:
     if name not in EXPERIMENTS:
         raise UserError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
-    ctx = Context(cfg, Store(out), device, name, scale, progress)
+    # experiments on other models get their own registry, figure and claim ids (tickets@transformer)
+    label = name if cfg.model.name == "mlp" else f"{name}@{cfg.model.name}"
+    ctx = Context(cfg, Store(out), device, label, scale, progress)
     result = EXPERIMENTS[name].run(ctx)
+    if cfg.model.name != "mlp":  # C2/C3 are the other models' own claims; the rest are extra tests
+        for c in result.claims:
+            if c["id"] not in ("C2", "C3"):
+                c["id"] = f"{c['id']}@{cfg.model.name}"
     if result.claims:
         merge_claims(Path(out) / "claims.json", result.claims)
     summary, _ = ctx.results()

@@ -79,11 +79,17 @@ def fmt_tgen(s: dict[str, Any]) -> str:
     return f"{txt} ({s['grokked']}/{s['n']} grokked)"
 
 
+def claim_key(cid: str) -> tuple[int, str]:
+    """Sort key of a claim id: C2 before C10; "C6@transformer" (a claim tested on another model) after C6."""
+    num, _, where = cid[1:].partition("@")
+    return int(num), where
+
+
 def merge_claims(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add or replace rows by id in the shared claims.json; returns the merged table."""
     old = json.loads(path.read_text()) if path.exists() else []
     merged = {r["id"]: r for r in old}
     merged.update({r["id"]: r for r in rows})
-    table = sorted(merged.values(), key=lambda r: int(r["id"][1:]))
+    table = sorted(merged.values(), key=lambda r: claim_key(r["id"]))
     write_json(path, table)
     return table

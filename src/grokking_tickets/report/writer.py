@@ -1,0 +1,112 @@
+"""report.md and a self-contained report.html (figures embedded as base64 PNG).
+
+Both are built from what is in the output folder: claims.json, figures/*.png and the
+notes/settings/timings that `reproduce` hands over. Nothing here trains.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from ..store import write_text
+from .claims import claim_key
+
+VERDICT = {True: "holds", False: "does not hold", None: "not run"}
+
+
+def _measured_text(measured: Any) -> list[str]:
+    if not isinstance(measured, dict):
+        return [str(measured)]
+    return [f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}" for k, v in measured.items()]
+
+
+def versions() -> dict[str, str]:
+    import matplotlib
+    import numpy
+    import pandas
+    import torch
+
+    from .. import __version__
+
+    return {
+        "grokking-tickets": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float) -> tuple[Path, Path]:
+    """sections: [{"title", "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
+    claims = sorted(claims, key=lambda c: claim_key(c["id"]))
+    held = sum(c["holds"] is True for c in claims)
+    judged = sum(c["holds"] is not None for c in claims)
+    vers = versions()
+    md = [
+        "# grokking-tickets: reproduction report",
+        "",
+        f"{held} of {judged} judged claims hold. Run time: {runtime_s / 60:.1f} min.",
+        "",
+        "## Claims",
+        "",
+        "| id | claim | paper | measured | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for c in claims:
+        meas = "<br>".join(_measured_text(c["measured"])).replace("|", "\\|")
+        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{VERDICT[c['holds']]}** |")
+    for s in sections:
+        md += ["", f"## {s['title']}", ""]
+        if s.get("text"):
+            md += ["```", s["text"], "```", ""]
+        if s.get("figure"):
+            md += [f"![{s['title']}]({Path(s['figure']).relative_to(out).as_posix()})", ""]
+        for line in _measured_text(s.get("notes") or {}):
+            md.append(f"- {line}")
+    md += ["", "## Settings", "", "```json", json.dumps(settings, indent=2), "```", "", "## Software", ""]
+    md += [f"- {k}: {v}" for k, v in vers.items()]
+    md_path = out / "report.md"
+    write_text(md_path, "\n".join(md) + "\n")
+
+    h = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>grokking-tickets report</title><style>",
+        "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}",
+        "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}",
+        ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.none{background:#eee}img{max-width:100%}",
+        "</style></head><body>",
+        "<h1>grokking-tickets: reproduction report</h1>",
+        f"<p><b>{held} of {judged}</b> judged claims hold. Run time: {runtime_s / 60:.1f} min.</p>",
+        "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
+    ]
+    for c in claims:
+        cls = {True: "holds", False: "fails", None: "none"}[c["holds"]]
+        meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"]))
+        h.append(
+            f"<tr class='{cls}'><td>{html.escape(c['id'])}</td><td>{html.escape(c['statement'])}</td>"
+            f"<td>{html.escape(str(c['paper']))}</td><td>{meas}</td><td><b>{VERDICT[c['holds']]}</b></td></tr>"
+        )
+    h.append("</table>")
+    for s in sections:
+        h.append(f"<h2>{html.escape(s['title'])}</h2>")
+        if s.get("text"):
+            h.append(f"<pre>{html.escape(s['text'])}</pre>")
+        if s.get("figure"):
+            data = base64.b64encode(Path(s["figure"]).read_bytes()).decode()
+            h.append(f"<img alt='{html.escape(s['title'])}' src='data:image/png;base64,{data}'>")
+        notes = _measured_text(s.get("notes") or {})
+        if notes:
+            h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>")
+    h.append(f"<h2>Settings</h2><pre>{html.escape(json.dumps(settings, indent=2))}</pre>")
+    h.append("<h2>Software</h2><ul>" + "".join(f"<li>{k}: {html.escape(v)}</li>" for k, v in vers.items()) + "</ul>")
+    h.append("</body></html>")
+    html_path = out / "report.html"
+    write_text(html_path, "\n".join(h) + "\n")
+    return md_path, html_path
