@@ -140,3 +140,29 @@ def test_load_returns_dataframes(tiny_cfg, tmp_path):
     assert {"experiment", "arm", "step", "test_acc", "l2"} <= set(res.metrics.columns)
     with pytest.raises(UserError, match="no run store"):
         grokking_tickets.load(tmp_path / "nothing")
+
+
+def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(tiny_cfg, tmp_path):
+    from grokking_tickets.runner import make_init
+
+    def init(spec, model, store):
+        theta0, mask = make_init(spec, model, store)
+        if spec.seed == 1:  # logits of ~1e38: the loss overflows at the first evaluation
+            theta0 = {k: v * 1e12 for k, v in theta0.items()}
+        return theta0, mask
+
+    _, clean = _train(apply_overrides(tiny_cfg, ["seeds=[0, 2]"]), tmp_path / "clean")
+    store = Store(tmp_path / "mixed")
+    specs = _specs(tiny_cfg)
+    store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
+    with pytest.warns(UserWarning, match="diverged"):
+        train_runs(specs, store, torch.device("cpu"), init=init, progress=False)
+    mixed = store.write_tables(0.95)
+    assert mixed.set_index("seed").status.to_dict() == {0: "ok", 1: "diverged", 2: "ok"}
+    cols = ["run_id", "t_mem", "t_gen", "final_train_acc", "final_test_acc"]
+    pd.testing.assert_frame_equal(
+        mixed[mixed.seed != 1][cols].reset_index(drop=True), clean[cols].reset_index(drop=True)
+    )
+    a = pd.read_parquet(tmp_path / "clean" / "metrics.parquet")
+    b = pd.read_parquet(tmp_path / "mixed" / "metrics.parquet")
+    pd.testing.assert_frame_equal(a, b[b.seed != 1].reset_index(drop=True))

@@ -9,6 +9,7 @@ population.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -91,6 +92,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     if start > 0:
         pop.load_states([state[1] for _, state in items], start)
 
+    diverged: set[int] = set()
     steps: list[int] = []
     buf: list[torch.Tensor] = []  # [K, n_metrics] device tensors, moved to the host in bulk
 
@@ -129,9 +131,31 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
         if s % tc.checkpoint_every == 0 or s == tc.steps:
             flush()
             for k, (spec, _) in enumerate(items):
+                if k in diverged:
+                    continue
+                if _check_diverged(store, spec, rows, k, float(pop.density[k])):
+                    diverged.add(k)
+                    continue
                 store.save_weights(spec.run_id, s, pop.member_weights(k))
                 if s < tc.steps:
                     store.save_state(spec.run_id, s, pop.member_state(k), torch.cat(rows[k]))
     bar.close()
     for k, (spec, _) in enumerate(items):
-        store.finish(spec.run_id, torch.cat(rows[k]), float(pop.density[k]))
+        if k not in diverged:
+            store.finish(spec.run_id, torch.cat(rows[k]), float(pop.density[k]))
+
+
+def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: float) -> bool:
+    """A member whose metrics turned NaN or Inf is finished as 'diverged' at that evaluation.
+
+    Members never mix (every op is per member), so the others go on with unchanged numbers;
+    the diverged one is still computed with its population but no longer recorded or saved.
+    """
+    met = torch.cat(rows[k])
+    bad = (~torch.isfinite(met[:, 1:])).any(1).nonzero()
+    if len(bad) == 0:
+        return False
+    first = int(bad[0])
+    warnings.warn(f"run {spec.run_id} (seed {spec.seed}) diverged at step {int(met[first, 0])}; marked 'diverged'", stacklevel=2)
+    store.finish(spec.run_id, met[: first + 1], density, status="diverged")
+    return True

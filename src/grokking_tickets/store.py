@@ -161,11 +161,11 @@ class Store:
         metrics = state.pop("metrics")
         return step, state, metrics
 
-    def finish(self, run_id: str, metrics: torch.Tensor, density: float) -> None:
+    def finish(self, run_id: str, metrics: torch.Tensor, density: float, status: str = "ok") -> None:
         df = pd.DataFrame(metrics.numpy(), columns=["step", *METRICS])
         df["step"] = df["step"].astype("int64")
         atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
-        write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": "ok"})
+        write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": status})
         (self.run_dir(run_id) / "state.safetensors").unlink(missing_ok=True)
 
     def run_metrics(self, run_id: str) -> pd.DataFrame:
