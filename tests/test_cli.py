@@ -34,3 +34,34 @@ def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
 def test_module_and_presets_command():
     r = run_cli("presets")
     assert r.returncode == 0 and "mlp-modadd" in r.stdout
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run_cli("train", "--out", str(blocker / "out"), "--set", "train.steps=10")
+    assert r.returncode == 2 and "cannot create output folder" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_full_disk_is_one_line_and_keeps_finished_runs(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from grokking_tickets import cli, store
+
+    def args(seed):
+        sets = ["task.p=11", "model.d_emb=8", "model.d_hidden=4", "train.steps=40", "train.eval_every=10",
+                "train.checkpoint_every=20"]  # fmt: skip
+        return ["train", "--out", str(tmp_path), "--no-progress", "--seeds", seed, *(x for s in sets for x in ("--set", s))]
+
+    assert cli.main(args("0")) == 0
+    finished = sorted(p.name for p in (tmp_path / "runs").iterdir())
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "save_file", full)
+    assert cli.main(args("1")) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0]
+    monkeypatch.undo()
+    assert all((tmp_path / "runs" / r / "done.json").exists() for r in finished)  # nothing finished is lost

@@ -96,15 +96,38 @@ def test_interrupted_run_resumes_to_identical_numbers(tiny_cfg, tmp_path, monkey
     )
 
 
-def test_corrupt_resume_state_is_not_trusted(tiny_cfg, tmp_path):
-    store = Store(tmp_path)
-    spec = _specs(tiny_cfg)[0]
-    (store.run_dir(spec.run_id)).mkdir(parents=True)
-    (store.run_dir(spec.run_id) / "state.safetensors").write_bytes(b"\x10\x00\x00\x00garbage")
-    with pytest.warns(UserWarning, match="unreadable"):
-        assert store.load_state(spec.run_id) is None
+def test_corrupt_resume_state_is_not_trusted(tiny_cfg, tmp_path, monkeypatch):
+    """A damaged last resume point is detected; the run restarts from the one before it and
+    still ends with the numbers of an uninterrupted run."""
+    _, clean = _train(tiny_cfg, tmp_path / "clean")
+    real_step = population.Population.step
+
+    def crashing(self):
+        if self.step_count == 47:  # resume points at 20 and 40 exist
+            raise _Crash
+        real_step(self)
+
+    monkeypatch.setattr(population.Population, "step", crashing)
+    with pytest.raises(_Crash):
+        _train(tiny_cfg, tmp_path / "crash")
+    monkeypatch.setattr(population.Population, "step", real_step)
+    store = Store(tmp_path / "crash")
+    rid = _specs(tiny_cfg)[0].run_id
+    path = store.run_dir(rid) / "state.safetensors"
+    blob = bytearray(path.read_bytes())
+    blob[-5] ^= 0xFF  # flip bits in the tensor data: the layout still parses, the checksum does not
+    path.write_bytes(bytes(blob))
     with pytest.raises(UserError, match="corrupt"):
-        load_tensors(store.run_dir(spec.run_id) / "state.safetensors")
+        load_tensors(path)
+    with pytest.warns(UserWarning, match="not trusting it"):
+        step, _, _ = store.load_state(rid)
+    assert step == 20  # the previous resume point
+    with pytest.warns(UserWarning, match="not trusting it"):
+        _, resumed = _train(tiny_cfg, tmp_path / "crash")
+    pd.testing.assert_frame_equal(clean, resumed)
+    (store.run_dir(rid) / "garbage.safetensors").write_bytes(b"\x10\x00\x00\x00garbage")
+    with pytest.raises(UserError, match="corrupt"):
+        load_tensors(store.run_dir(rid) / "garbage.safetensors")
 
 
 def test_sigkill_midway_then_rerun_gives_the_uninterrupted_numbers(tmp_path):

@@ -10,16 +10,19 @@
         mask.safetensors         the mask, for masked runs
         weights/step-NNNNNNN.safetensors   weights every train.checkpoint_every steps and at the end
         state.safetensors        resume point: weights, Adam moments and metrics so far
+        state.prev.safetensors   the resume point before it (a fallback if the last is corrupt)
         metrics.parquet          this run's metrics, written when it finishes
         done.json                present once the run has finished
 
 Every file is written to a temporary name in the same folder and renamed into place, so a
-crash leaves either the old file or the new one, never half of one. A file that does not
-load is reported and not trusted.
+crash leaves either the old file or the new one, never half of one. Tensor files carry the
+sha256 of their contents; a file that does not load or does not match is reported and not
+trusted.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -30,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .errors import UserError
@@ -71,17 +74,37 @@ def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
+def _digest(tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        h.update(k.encode())
+        h.update(tensors[k].contiguous().view(torch.uint8).numpy().tobytes() if tensors[k].numel() else b"")
+    return h.hexdigest()
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str] | None = None) -> None:
+    """safetensors with the sha256 of its contents in the metadata, written atomically."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {**(meta or {}), "sha256": _digest(tensors)}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Load a safetensors file; a corrupt or truncated one raises UserError, naming it."""
+def read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """(tensors, metadata). A truncated, corrupt or altered file raises UserError, naming it:
+    safetensors checks the layout, the stored sha256 checks every byte of the contents."""
     try:
-        return load_file(str(path))
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise UserError(f"{path} is corrupt or unreadable ({e})") from None
+    if "sha256" in meta and _digest(tensors) != meta["sha256"]:
+        raise UserError(f"{path} is corrupt: its contents do not match the checksum written with it")
+    return tensors, meta
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    return read_tensors(path)[0]
 
 
 class Store:
@@ -141,32 +164,38 @@ class Store:
         return load_tensors(path)
 
     def save_state(self, run_id: str, step: int, state: dict[str, torch.Tensor], metrics: torch.Tensor) -> None:
-        """metrics: [rows, 1 + len(METRICS)] float64, first column the step."""
-        save_tensors(self.run_dir(run_id) / "state.safetensors", {**state, "metrics": metrics}, {"step": str(step)})
+        """metrics: [rows, 1 + len(METRICS)] float64, first column the step.
+
+        The previous resume point is kept as state.prev.safetensors, so that a resume point
+        found corrupt later still leaves a good one to restart from.
+        """
+        d = self.run_dir(run_id)
+        if (d / "state.safetensors").exists():
+            os.replace(d / "state.safetensors", d / "state.prev.safetensors")
+        save_tensors(d / "state.safetensors", {**state, "metrics": metrics}, {"step": str(step)})
 
     def load_state(self, run_id: str) -> tuple[int, dict[str, torch.Tensor], torch.Tensor] | None:
-        """(step, state, metrics) of the last resume point, or None to start from scratch."""
-        path = self.run_dir(run_id) / "state.safetensors"
-        if not path.exists():
-            return None
-        try:
-            from safetensors import safe_open
-
-            with safe_open(str(path), "pt") as f:
-                step = int(f.metadata()["step"])
-            state = load_tensors(path)
-        except (UserError, SafetensorError, OSError, KeyError, ValueError) as e:
-            warnings.warn(f"run {run_id}: resume state is unreadable ({e}); starting it again", stacklevel=2)
-            return None
-        metrics = state.pop("metrics")
-        return step, state, metrics
+        """(step, state, metrics) of the last good resume point, or None to start from scratch."""
+        for name in ("state.safetensors", "state.prev.safetensors"):
+            path = self.run_dir(run_id) / name
+            if not path.exists():
+                continue
+            try:
+                state, meta = read_tensors(path)
+                step = int(meta["step"])
+            except (UserError, KeyError, ValueError) as e:
+                warnings.warn(f"run {run_id}: resume point {name} is unreadable ({e}); not trusting it", stacklevel=2)
+                continue
+            return step, state, state.pop("metrics")
+        return None
 
     def finish(self, run_id: str, metrics: torch.Tensor, density: float, status: str = "ok") -> None:
         df = pd.DataFrame(metrics.numpy(), columns=["step", *METRICS])
         df["step"] = df["step"].astype("int64")
         atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
         write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": status})
-        (self.run_dir(run_id) / "state.safetensors").unlink(missing_ok=True)
+        for name in ("state.safetensors", "state.prev.safetensors"):
+            (self.run_dir(run_id) / name).unlink(missing_ok=True)
 
     def run_metrics(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.run_dir(run_id) / "metrics.parquet")
