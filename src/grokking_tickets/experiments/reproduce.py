@@ -29,7 +29,16 @@ PLAN = {
 }
 
 
-def reproduce(scale: str, out: str | Path, device, seeds: str | None = None, progress: bool = True, mnist_dir: str | None = None):
+def reproduce(
+    scale: str,
+    out: str | Path,
+    device,
+    seeds: str | None = None,
+    progress: bool = True,
+    mnist_dir: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+):
     from ..config import from_dict, parse_seeds
 
     out = Path(out)
@@ -43,7 +52,7 @@ def reproduce(scale: str, out: str | Path, device, seeds: str | None = None, pro
         cfg = scaled(cfg, scale, seeds is not None)
         settings[preset] = cfg.to_dict()
         for name in names:
-            res = run_experiment(name, cfg, scale, out, device, progress)
+            res = run_experiment(name, cfg, scale, out, device, progress, executor, ray_address)
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
             sections.append({"title": f"{name} ({preset})", "figure": res.figure, "notes": res.notes, "text": table})
     analyses = run_analyses(out)

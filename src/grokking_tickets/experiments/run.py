@@ -31,12 +31,14 @@ def scaled(cfg: Config, scale: str, seeds_given: bool) -> Config:
     return cfg
 
 
-def run_experiment(name: str, cfg: Config, scale: str, out: str | Path, device, progress: bool = True) -> ExperimentResult:
+def run_experiment(
+    name: str, cfg: Config, scale: str, out: str | Path, device, progress: bool = True, executor: str = "local", ray_address: str | None = None
+) -> ExperimentResult:
     if name not in EXPERIMENTS:
         raise UserError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
     # experiments on other models get their own registry, figure and claim ids (tickets@transformer)
     label = name if cfg.model.name == "mlp" else f"{name}@{cfg.model.name}"
-    ctx = Context(cfg, Store(out), device, label, scale, progress)
+    ctx = Context(cfg, Store(out), device, label, scale, progress, executor, ray_address)
     result = EXPERIMENTS[name].run(ctx)
     if cfg.model.name != "mlp":  # C2/C3 are the other models' own claims; the rest are extra tests
         for c in result.claims:
