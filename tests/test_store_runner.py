@@ -76,19 +76,24 @@ class _Crash(Exception):
     pass
 
 
-def test_interrupted_run_resumes_to_identical_numbers(tiny_cfg, tmp_path, monkeypatch):
-    _, clean = _train(tiny_cfg, tmp_path / "clean")
+def _crash_at_step_47(cfg, out, monkeypatch):
+    """Train until step 47 (resume points at 20 and 40 exist), then die as a crash would."""
     real_step = population.Population.step
 
     def crashing(self):
-        if self.step_count == 47:  # after the checkpoint at 40, before the one at 60
+        if self.step_count == 47:
             raise _Crash
         real_step(self)
 
     monkeypatch.setattr(population.Population, "step", crashing)
     with pytest.raises(_Crash):
-        _train(tiny_cfg, tmp_path / "crash")
+        _train(cfg, out)
     monkeypatch.setattr(population.Population, "step", real_step)
+
+
+def test_interrupted_run_resumes_to_identical_numbers(tiny_cfg, tmp_path, monkeypatch):
+    _, clean = _train(tiny_cfg, tmp_path / "clean")
+    _crash_at_step_47(tiny_cfg, tmp_path / "crash", monkeypatch)
     _, resumed = _train(tiny_cfg, tmp_path / "crash")
     pd.testing.assert_frame_equal(clean, resumed)
     pd.testing.assert_frame_equal(
@@ -100,17 +105,7 @@ def test_corrupt_resume_state_is_not_trusted(tiny_cfg, tmp_path, monkeypatch):
     """A damaged last resume point is detected; the run restarts from the one before it and
     still ends with the numbers of an uninterrupted run."""
     _, clean = _train(tiny_cfg, tmp_path / "clean")
-    real_step = population.Population.step
-
-    def crashing(self):
-        if self.step_count == 47:  # resume points at 20 and 40 exist
-            raise _Crash
-        real_step(self)
-
-    monkeypatch.setattr(population.Population, "step", crashing)
-    with pytest.raises(_Crash):
-        _train(tiny_cfg, tmp_path / "crash")
-    monkeypatch.setattr(population.Population, "step", real_step)
+    _crash_at_step_47(tiny_cfg, tmp_path / "crash", monkeypatch)
     store = Store(tmp_path / "crash")
     rid = _specs(tiny_cfg)[0].run_id
     path = store.run_dir(rid) / "state.safetensors"
