@@ -27,9 +27,11 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
-# The main job: dense MLP training on the paper's settings (3 seeds, 30k steps).
+# The main job: every experiment of the paper at the quick scale, the analyses and the report
+# (runs/reproduce/report.html). `make reproduce SCALE=paper` runs the paper's protocol.
+SCALE ?= quick
 reproduce: setup
-	$(BIN)/grokking-tickets train --preset mlp-modadd --seeds 0,1,2 --out runs/reproduce
+	$(BIN)/grokking-tickets reproduce --scale $(SCALE) --out runs/reproduce
 
 test: setup-dev
 	$(BIN)/python -m pytest -q

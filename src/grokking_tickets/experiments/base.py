@@ -10,6 +10,7 @@ shape train as one population, and runs already in the store are never trained a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,11 @@ class Context:
         rate = self._rate(arm, seed, cfg)
         if arm.dense or (arm.mask is not None and rate == 0.0):  # rate 0 prunes nothing: the dense run
             return base
-        if arm.norm_match is not None:
-            theta0, mask = self._ticket_mask(arm, seed, arms, cfg)
-            r = norm_ratio(theta0, mask, arm.norm_match)
+        if arm.norm_match is not None:  # θ0 · r_p, with r_p measured on the mask of `source`'s ticket
+            ticket = self.spec(dataclasses.replace(arm, mask="magnitude", norm_match=None), seed, arms)
+            model = self.model(ticket)
+            mask = build_mask(ticket.init.mask, ticket, model, None, self.store)
+            r = norm_ratio(model.init(seed), mask, arm.norm_match)
             return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(scale=r))
         if arm.mask == "magnitude":
             dense = self.source_spec(arm, seed, arms)
@@ -114,14 +117,6 @@ class Context:
         if arm.source not in arms:
             raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
         return RunSpec.dense(self.arm_cfg(arms[arm.source]), seed)
-
-    def _ticket_mask(self, arm: Arm, seed: int, arms: dict[str, Arm], cfg: Config):
-        """θ0 and the magnitude mask of `source`'s ticket (for norm-matched controls)."""
-        src = self.source_spec(arm, seed, arms)
-        model = self.model(src)
-        t = cfg.ticket
-        m = MaskSpec("magnitude", self._rate(arm, seed, cfg), t.scope, src.run_id, arm.ticket_step or t.step)
-        return model.init(seed), build_mask(m, src, model, None, self.store)
 
     def model(self, spec: RunSpec):
         key = (spec.task, spec.model)
