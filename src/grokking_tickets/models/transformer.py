@@ -76,15 +76,19 @@ class ModularTransformer:
         U_E, U_OV = P["W_U"] @ E, P["W_U"] @ OV  # [K, C, V]
         U_out = P["W_U"] @ P["W_out"]  # [K, C, m]
 
+        # index_select everywhere: its backward is an index_add, far cheaper on a CPU than the
+        # accumulate-put behind advanced indexing
+        V = A.shape[-1]
         last = tok[:, -1]  # [N]
-        scores = A[:, last, :].gather(2, tok.unsqueeze(0).expand(A.shape[0], -1, -1))  # [K, N, T]
+        flat_A = A.flatten(1)  # [K, V*V]
+        scores = torch.stack([flat_A.index_select(1, last * V + tok[:, t]) for t in range(tok.shape[1])], -1)
         alpha = scores.softmax(-1)  # [K, N, T]
-        pre = in_E[:, :, last]  # [K, m, N]
-        out = U_E[:, :, last]  # [K, C, N]
+        pre = in_E.index_select(2, last)  # [K, m, N]
+        out = U_E.index_select(2, last)  # [K, C, N]
         for t in range(tok.shape[1]):
             w = alpha[:, :, t].unsqueeze(1)  # [K, 1, N]
-            pre = pre + w * in_OV[:, :, tok[:, t]]
-            out = out + w * U_OV[:, :, tok[:, t]]
+            pre = pre + w * in_OV.index_select(2, tok[:, t])
+            out = out + w * U_OV.index_select(2, tok[:, t])
         return out + U_out @ pre.relu()
 
     def grads(
