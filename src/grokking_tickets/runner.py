@@ -59,7 +59,7 @@ def train_runs(
     device: torch.device,
     init: InitFn = make_init,
     progress: bool = True,
-    max_members: int = 64,
+    max_members: int | None = None,
     executor: str = "local",
     ray_address: str | None = None,
 ) -> None:
@@ -68,6 +68,9 @@ def train_runs(
     executor 'local' trains the cohorts here, one after another; 'ray' makes each cohort a
     Ray task (see executors.py), with the run store on a path every worker can reach.
     """
+    # A CPU gains nothing past a few dozen members (the working set leaves the caches);
+    # a GPU wants hundreds to fill its cores.
+    max_members = max_members or (1024 if device.type == "cuda" else 64)
     todo = {s.run_id: s for s in specs if not store.is_done(s.run_id)}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
