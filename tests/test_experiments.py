@@ -130,3 +130,16 @@ def test_iterative_magnitude_pruning_nests_masks(tmp_path):
     assert sum(int((~v).sum()) for v in m1.values()) == int(0.5 * n + 0.5)
     assert sum(int((~v).sum()) for v in m2.values()) == int(0.75 * n + 0.5)
     assert all(bool((m1[k] | ~m2[k]).all()) for k in m1)  # every weight kept in round 2 was kept in round 1
+
+
+def test_report_rebuild_and_readme_assets(tmp_path):
+    from grokking_tickets.report.rebuild import rebuild
+
+    _run("tickets", tmp_path)
+    md, html = rebuild(tmp_path, tmp_path / "assets")
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    assert [c["id"] for c in claims] == ["C1", "C10"]  # the analyses add C10
+    assert "data:image/png;base64," in html.read_text() and "C10" in md.read_text()
+    assert (tmp_path / "assets" / "figures" / "tickets.png").exists()
+    assert (tmp_path / "assets" / "figures" / "analysis-periodicity.png").exists()
+    assert "| C1 |" in (tmp_path / "assets" / "claims.md").read_text()

@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _executor_args(p)
 
+    p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
+    p.add_argument("out", help="the run store folder")
+    p.add_argument("--assets", metavar="DIR", help="also write README assets there (figure thumbnails, claims.md)")
+
     p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
@@ -124,6 +128,13 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     print(f"{runtime / 60:.1f} min; wrote {md} and {html}")
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report.rebuild import rebuild
+
+    md, html = rebuild(args.out, args.assets)
+    print(f"wrote {md} and {html}" + (f"; README assets in {args.assets}" if args.assets else ""))
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import format_table, run_bench
 
@@ -168,7 +179,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

@@ -44,16 +44,17 @@ def versions() -> dict[str, str]:
     }
 
 
-def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float) -> tuple[Path, Path]:
+def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held = sum(c["holds"] is True for c in claims)
     judged = sum(c["holds"] is not None for c in claims)
     vers = versions()
+    took = "n/a (rebuilt from the run store)" if runtime_s is None else f"{runtime_s / 60:.1f} min"
     md = [
         "# grokking-tickets: reproduction report",
         "",
-        f"{held} of {judged} judged claims hold. Run time: {runtime_s / 60:.1f} min.",
+        f"{held} of {judged} judged claims hold. Run time: {took}.",
         "",
         "## Claims",
         "",
@@ -83,7 +84,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.none{background:#eee}img{max-width:100%}",
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
-        f"<p><b>{held} of {judged}</b> judged claims hold. Run time: {runtime_s / 60:.1f} min.</p>",
+        f"<p><b>{held} of {judged}</b> judged claims hold. Run time: {took}.</p>",
         "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
     ]
     for c in claims:
