@@ -79,7 +79,9 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
     spec = store.spec(runs.run_id.iloc[0])
     drift_rows = []
     for r in runs[runs.arm == "base"].itertuples():
-        ws = [s for s in store.weight_steps(r.run_id) if s % JACCARD_EVERY == 0]
+        saved = store.weight_steps(r.run_id)
+        ws = [s for s in saved if s % JACCARD_EVERY == 0]
+        ws = ws if len(ws) >= 3 else saved  # short runs: every checkpoint they have
         drift = mask_drift({s: store.weights(r.run_id, s) for s in ws}, 0.6)
         acc = metrics[metrics.run_id == r.run_id].set_index("step").test_acc
         for prev, row in zip(ws, drift):
