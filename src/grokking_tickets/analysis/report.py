@@ -104,13 +104,18 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
         "mean Jaccard distance of the ticket mask between checkpoints 2000 steps apart": {
             n: round(float(drift[n].mean()), 3) for n in drift.columns if n.startswith("W_")
         },
-        "correlation of mask drift (all layers) with the change in test accuracy": round(
-            float(np.corrcoef(drift[[c for c in drift.columns if c.startswith("W_")]].mean(1), drift.d_test_acc.abs())[0, 1]), 3
-        )
-        if len(drift) > 2
-        else None,
+        "correlation of mask drift (all layers) with the change in test accuracy": _corr(
+            drift[[c for c in drift.columns if c.startswith("W_")]].mean(1), drift.d_test_acc.abs()
+        ),
     }
     return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per, "drift": drift}
+
+
+def _corr(x: pd.Series, y: pd.Series) -> float | None:
+    """Pearson correlation, or None where it is undefined (too few points, or a constant)."""
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return None
+    return round(float(np.corrcoef(x, y)[0, 1]), 3)
 
 
 def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, early: int) -> str:
