@@ -105,7 +105,7 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
             n: round(float(drift[n].mean()), 3) for n in drift.columns if n.startswith("W_")
         },
         "correlation of mask drift (all layers) with the change in test accuracy": _corr(
-            drift[[c for c in drift.columns if c.startswith("W_")]].mean(1), drift.d_test_acc.abs()
+            drift[[c for c in drift.columns if c.startswith("W_")]].mean(axis=1), drift.d_test_acc.abs()
         ),
     }
     return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per, "drift": drift}
@@ -149,7 +149,7 @@ def _drift_figure(store: Store, drift: pd.DataFrame) -> str:
     ax1.set_xlabel("step")
     ax1.set_ylabel("Jaccard distance to the mask 2000 steps before")
     ax1.legend(fontsize=8)
-    ax2.scatter(drift[layers].mean(1), drift.d_test_acc, s=10)
+    ax2.scatter(drift[layers].mean(axis=1), drift.d_test_acc, s=10)
     ax2.set_xlabel("mean Jaccard distance (all layers)")
     ax2.set_ylabel("change in test accuracy")
     return save(fig, store.root, "analysis-mask-drift")
