@@ -31,11 +31,11 @@ def run(ctx: Context) -> ExperimentResult:
         "rule": "holds if every ticket seed groks and base mean t_gen / ticket mean t_gen >= 2",
     }
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.set_yscale("log")
     for i, arm in enumerate(["base", "ticket"]):
         df = metrics[metrics.arm == arm]
         band(ax1, df, "test_loss", arm, f"C{i}", "-")
         band(ax1, df, "train_loss", None, f"C{i}", "--")
-    ax1.set_yscale("log")
     ax1.set_xlabel("step")
     ax1.set_ylabel("loss (test solid, train dashed)")
     ax1.legend(fontsize=8)

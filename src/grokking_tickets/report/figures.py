@@ -8,17 +8,24 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display needed; set before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..store import atomic_write  # noqa: E402
 
 
 def band(ax, df: pd.DataFrame, column: str, label: str | None, color, style: str = "-") -> None:
-    """Mean ± std over seeds of ``column`` against step."""
-    g = df.groupby("step")[column]
+    """Mean ± std over seeds of ``column`` against step; on a log axis, of its log10
+    (a geometric mean and band, so the band never crosses zero)."""
+    log = ax.get_yscale() == "log"
+    values = np.log10(df[column].clip(lower=1e-300)) if log else df[column]
+    g = values.groupby(df["step"])
     mean, std = g.mean(), g.std().fillna(0.0)
-    ax.plot(mean.index, mean.values, style, color=color, label=label, lw=1.5)
-    ax.fill_between(mean.index, (mean - std).values, (mean + std).values, color=color, alpha=0.2, lw=0)
+    lo, mid, hi = mean - std, mean, mean + std
+    if log:
+        lo, mid, hi = 10**lo, 10**mid, 10**hi
+    ax.plot(mid.index, mid.values, style, color=color, label=label, lw=1.5)
+    ax.fill_between(mid.index, lo.values, hi.values, color=color, alpha=0.2, lw=0)
 
 
 def accuracy_curves(ax, metrics: pd.DataFrame, arms: list[str], title: str = "", train: bool = True) -> None:
