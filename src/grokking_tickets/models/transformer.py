@@ -72,24 +72,27 @@ class ModularTransformer:
         k_tab = P["W_K"] @ E
         A = q_tab.transpose(1, 2) @ k_tab / math.sqrt(d)  # [K, V, V]
         OV = P["W_O"] @ (P["W_V"] @ E)  # [K, d, V]
-        in_E, in_OV = P["W_in"] @ E, P["W_in"] @ OV  # [K, m, V]
-        U_E, U_OV = P["W_U"] @ E, P["W_U"] @ OV  # [K, C, V]
-        U_out = P["W_U"] @ P["W_out"]  # [K, C, m]
+        # Tables are built transposed, token-major ([K, V, ·]), so that looking tokens up
+        # gathers contiguous rows; index_select's backward is an index_add, far cheaper on a
+        # CPU than the accumulate-put behind advanced indexing.
+        ET, OVT = E.transpose(1, 2), OV.transpose(1, 2)  # [K, V, d]
+        W_inT, W_UT = P["W_in"].transpose(1, 2), P["W_U"].transpose(1, 2)
+        in_E, in_OV = ET @ W_inT, OVT @ W_inT  # [K, V, m]
+        U_E, U_OV = ET @ W_UT, OVT @ W_UT  # [K, V, C]
+        U_outT = P["W_out"].transpose(1, 2) @ W_UT  # [K, m, C]
 
-        # index_select everywhere: its backward is an index_add, far cheaper on a CPU than the
-        # accumulate-put behind advanced indexing
         V = A.shape[-1]
         last = tok[:, -1]  # [N]
         flat_A = A.flatten(1)  # [K, V*V]
         scores = torch.stack([flat_A.index_select(1, last * V + tok[:, t]) for t in range(tok.shape[1])], -1)
         alpha = scores.softmax(-1)  # [K, N, T]
-        pre = in_E.index_select(2, last)  # [K, m, N]
-        out = U_E.index_select(2, last)  # [K, C, N]
+        pre = in_E.index_select(1, last)  # [K, N, m]
+        out = U_E.index_select(1, last)  # [K, N, C]
         for t in range(tok.shape[1]):
-            w = alpha[:, :, t].unsqueeze(1)  # [K, 1, N]
-            pre = pre + w * in_OV.index_select(2, tok[:, t])
-            out = out + w * U_OV.index_select(2, tok[:, t])
-        return out + U_out @ pre.relu()
+            w = alpha[:, :, t : t + 1]  # [K, N, 1]
+            pre = pre + w * in_OV.index_select(1, tok[:, t])
+            out = out + w * U_OV.index_select(1, tok[:, t])
+        return (out + pre.relu() @ U_outT).transpose(1, 2)  # [K, C, N] (a view)
 
     def grads(
         self,
@@ -101,7 +104,7 @@ class ModularTransformer:
         leaves = {n: params[n].detach().requires_grad_() for n in self.names}  # aliases, no copy
         with torch.enable_grad():
             logits = self.logits(leaves, prep)
-            G = loss_grad(logits.detach().clone(), y)
+            G = loss_grad(logits.detach().clone(memory_format=torch.contiguous_format), y)
             grads = torch.autograd.grad(logits, [leaves[n] for n in self.names], grad_outputs=G)
         return dict(zip(self.names, grads))
 
