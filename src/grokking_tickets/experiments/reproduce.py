@@ -4,6 +4,7 @@ analyses, and the report. Dense runs shared between experiments are trained once
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def reproduce(
     t0 = time.time()
     sections, settings = [], {"scale": scale}
     for preset, overrides, plan_seeds, names in PLAN[scale]:
-        over = list(overrides) + ([f"task.data_dir={mnist_dir!r}".replace("'", '"')] if mnist_dir and preset.startswith("mnist") else [])
+        over = list(overrides)
+        if mnist_dir and preset.startswith("mnist"):
+            over.append(f"task.data_dir={json.dumps(mnist_dir)}")  # a TOML string
         cfg = apply_overrides(load_preset(preset), over)
         if seeds is not None:
             cfg = from_dict({"seeds": parse_seeds(seeds)}, cfg)
