@@ -80,3 +80,10 @@ def test_every_documented_key_exists():
     for k in ["task.p", "task.op", "task.train_frac", "task.pairs", "model.name", "train.steps",
               "train.eval_every", "optim.lr", "optim.weight_decay", "ticket.rate", "ticket.step"]:  # fmt: skip
         assert k in keys
+
+
+def test_overrides_checked_against_each_other_apply_together():
+    cfg = apply_overrides(Config(), ["train.checkpoint_every=30", "train.eval_every=10"])
+    assert (cfg.train.checkpoint_every, cfg.train.eval_every) == (30, 10)
+    with pytest.raises(UserError, match="multiple of train.eval_every"):
+        apply_overrides(Config(), ["train.checkpoint_every=30"])

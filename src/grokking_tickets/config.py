@@ -272,16 +272,21 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply ``section.key=value`` overrides together, so that settings checked against each
+    other (checkpoint_every against eval_every) may change in one command."""
+    data: dict[str, Any] = {}
     for text in overrides:
         key, value = parse_override(text)
         if key == "seeds":
-            cfg = from_dict({"seeds": value}, cfg)
+            data["seeds"] = value
             continue
         if key.count(".") != 1:
             raise _unknown(key)
         section, name = key.split(".")
-        cfg = from_dict({section: {name: value}}, cfg)
-    return cfg
+        if section not in SECTIONS:
+            raise _unknown(key)
+        data.setdefault(section, {})[name] = value
+    return from_dict(data, cfg) if data else cfg
 
 
 def preset_names() -> list[str]:
