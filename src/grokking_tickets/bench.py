@@ -112,7 +112,8 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
         pop.step()
         if (i + 1) % cfg.train.eval_every == 0:
             buf.append(pop.evaluate())
-    torch.stack(buf).cpu() if buf else None
+    if buf:  # the bulk host transfer the runner does at a checkpoint, timed too
+        torch.stack(buf).cpu()
     if pop.device.type == "cuda":
         torch.cuda.synchronize()
     return K * steps / (time.perf_counter() - t0)
