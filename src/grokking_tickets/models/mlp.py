@@ -19,6 +19,7 @@ from collections.abc import Callable
 import torch
 
 from ..config import ModelConfig
+from .ops import bmm
 
 Params = dict[str, torch.Tensor]
 
@@ -55,9 +56,10 @@ class ModularMLP:
     def logits(self, params: Params, prep: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """[K, C, N]"""
         X, _ = prep
-        P = params["W_in"] @ params["W_emb"]  # [K, H, p]
-        Q = params["W_unemb"] @ params["W_out"]  # [K, C, H]
-        return Q @ (P @ X).relu_()
+        P = bmm(params["W_in"], params["W_emb"])  # [K, H, p]
+        Q = bmm(params["W_unemb"], params["W_out"])  # [K, C, H]
+        K, H, p = P.shape
+        return bmm(Q, (P.reshape(K * H, p) @ X).view(K, H, -1).relu_())
 
     def grads(
         self,
@@ -68,20 +70,20 @@ class ModularMLP:
     ) -> Params:
         X, XT = prep
         We, Wi, Wo, Wu = (params[n] for n in self.names)
-        P = Wi @ We  # [K, H, p]
-        Q = Wu @ Wo  # [K, C, H]
+        P = bmm(Wi, We)  # [K, H, p]
+        Q = bmm(Wu, Wo)  # [K, C, H]
         K, H, p = P.shape
         h = (P.reshape(K * H, p) @ X).view(K, H, -1).relu_()  # [K, H, N], one GEMM for all members
-        G = loss_grad(Q @ h, y)  # [K, C, N]
-        dQ = G @ h.transpose(1, 2)  # [K, C, H]
+        G = loss_grad(bmm(Q, h), y)  # [K, C, N]
+        dQ = bmm(G, h.transpose(1, 2))  # [K, C, H]
         # ReLU backward: keep dh where h > 0 (h > 0 exactly where the pre-activation is > 0)
-        dh = torch.ops.aten.threshold_backward(Q.transpose(1, 2) @ G, h, 0.0)  # [K, H, N]
+        dh = torch.ops.aten.threshold_backward(bmm(Q.transpose(1, 2), G), h, 0.0)  # [K, H, N]
         dP = (dh.reshape(K * H, -1) @ XT).view(K, H, p)  # [K, H, p]
         return {
-            "W_emb": Wi.transpose(1, 2) @ dP,  # [K, d, p]
-            "W_in": dP @ We.transpose(1, 2),  # [K, H, d]
-            "W_out": Wu.transpose(1, 2) @ dQ,  # [K, d, H]
-            "W_unemb": dQ @ Wo.transpose(1, 2),  # [K, C, d]
+            "W_emb": bmm(Wi.transpose(1, 2), dP),  # [K, d, p]
+            "W_in": bmm(dP, We.transpose(1, 2)),  # [K, H, d]
+            "W_out": bmm(Wu.transpose(1, 2), dQ),  # [K, d, H]
+            "W_unemb": bmm(dQ, Wo.transpose(1, 2)),  # [K, C, d]
         }
 
 

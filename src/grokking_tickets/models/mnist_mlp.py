@@ -14,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from ..config import ModelConfig
+from .ops import bmm
 
 Params = dict[str, torch.Tensor]
 CHUNK = 10000  # examples per forward chunk at evaluation: bounds memory at [K, 200, CHUNK]
@@ -48,7 +49,7 @@ class MnistMLP:
         return x.T.contiguous()  # [784, N]: one GEMM serves all members
 
     def _layer(self, W: torch.Tensor, x: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
-        y = W @ x
+        y = bmm(W, x) if W.dim() == 3 else W @ x
         return y if b is None else y + b.unsqueeze(-1)
 
     def _forward(self, params: Params, XT: torch.Tensor):
@@ -74,12 +75,12 @@ class MnistMLP:
     ) -> Params:
         h1, h2, out = self._forward(params, XT)
         G = loss_grad(out, y)  # [K, C, N]
-        dh2 = torch.ops.aten.threshold_backward(params["W3"].transpose(1, 2) @ G, h2, 0.0)  # [K, H, N]
-        dh1 = torch.ops.aten.threshold_backward(params["W2"].transpose(1, 2) @ dh2, h1, 0.0)  # [K, H, N]
+        dh2 = torch.ops.aten.threshold_backward(bmm(params["W3"].transpose(1, 2), G), h2, 0.0)  # [K, H, N]
+        dh1 = torch.ops.aten.threshold_backward(bmm(params["W2"].transpose(1, 2), dh2), h1, 0.0)  # [K, H, N]
         K, H, N = dh1.shape
         grads = {
-            "W3": G @ h2.transpose(1, 2),  # [K, C, H]
-            "W2": dh2 @ h1.transpose(1, 2),  # [K, H, H]
+            "W3": bmm(G, h2.transpose(1, 2)),  # [K, C, H]
+            "W2": bmm(dh2, h1.transpose(1, 2)),  # [K, H, H]
             "W1": (dh1.reshape(K * H, N) @ XT.T).view(K, H, -1),  # [K, H, 784]
         }
         if self.cfg.bias:

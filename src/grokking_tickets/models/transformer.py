@@ -27,6 +27,7 @@ from collections.abc import Callable
 import torch
 
 from ..config import ModelConfig
+from .ops import bmm
 
 Params = dict[str, torch.Tensor]
 
@@ -68,18 +69,18 @@ class ModularTransformer:
         P = {n: params[n] for n in self.names}
         d = self.cfg.d_model
         E = P["W_E"]  # [K, d, V]
-        q_tab = P["W_Q"] @ E  # [K, d, V]
-        k_tab = P["W_K"] @ E
-        A = q_tab.transpose(1, 2) @ k_tab / math.sqrt(d)  # [K, V, V]
-        OV = P["W_O"] @ (P["W_V"] @ E)  # [K, d, V]
+        q_tab = bmm(P["W_Q"], E)  # [K, d, V]
+        k_tab = bmm(P["W_K"], E)
+        A = bmm(q_tab.transpose(1, 2), k_tab) / math.sqrt(d)  # [K, V, V]
+        OV = bmm(P["W_O"], bmm(P["W_V"], E))  # [K, d, V]
         # Tables are built transposed, token-major ([K, V, ·]), so that looking tokens up
         # gathers contiguous rows; index_select's backward is an index_add, far cheaper on a
         # CPU than the accumulate-put behind advanced indexing.
         ET, OVT = E.transpose(1, 2), OV.transpose(1, 2)  # [K, V, d]
         W_inT, W_UT = P["W_in"].transpose(1, 2), P["W_U"].transpose(1, 2)
-        in_E, in_OV = ET @ W_inT, OVT @ W_inT  # [K, V, m]
-        U_E, U_OV = ET @ W_UT, OVT @ W_UT  # [K, V, C]
-        U_outT = P["W_out"].transpose(1, 2) @ W_UT  # [K, m, C]
+        in_E, in_OV = bmm(ET, W_inT), bmm(OVT, W_inT)  # [K, V, m]
+        U_E, U_OV = bmm(ET, W_UT), bmm(OVT, W_UT)  # [K, V, C]
+        U_outT = bmm(P["W_out"].transpose(1, 2), W_UT)  # [K, m, C]
 
         V = A.shape[-1]
         last = tok[:, -1]  # [N]
@@ -92,7 +93,7 @@ class ModularTransformer:
             w = alpha[:, :, t : t + 1]  # [K, N, 1]
             pre = pre + w * in_OV.index_select(1, tok[:, t])
             out = out + w * U_OV.index_select(1, tok[:, t])
-        return (out + pre.relu() @ U_outT).transpose(1, 2)  # [K, C, N] (a view)
+        return (out + bmm(pre.relu(), U_outT)).transpose(1, 2)  # [K, C, N] (a view)
 
     def grads(
         self,

@@ -44,19 +44,21 @@ class Population:
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
         self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
-        self.train_prep = model.prepare(self.data.train_x)
-        self.test_prep = model.prepare(self.data.test_x)
-
         stack = lambda ts: torch.stack(ts).to(self.device)  # noqa: E731
         self.params: Params = {n: stack([m.theta0[n] for m in members]).contiguous() for n in model.names}
+        # The members' θ0 set the precision (float32 in every run; float64 in the trajectory
+        # tests, where rounding must not hide a wrong update); inputs follow it.
+        dtype = next(iter(self.params.values())).dtype
+        self.train_prep = _cast(model.prepare(self.data.train_x), dtype)
+        self.test_prep = _cast(model.prepare(self.data.test_x), dtype)
         self.masks: Params | None = None
         if any(m.mask is not None for m in members):
             ones = {n: torch.ones(s, dtype=torch.bool) for n, s in model.shapes().items()}
-            self.masks = {n: stack([(m.mask or ones)[n] for m in members]).float() for n in model.names}
+            self.masks = {n: stack([(m.mask or ones)[n] for m in members]).to(dtype) for n in model.names}
             for n in model.names:  # θ0 ⊙ m, so that a mask given with an unmasked θ0 is still exact
                 self.params[n].mul_(self.masks[n])
 
-        self.opt = PopulationAdamW(self.params, [m.weight_decay for m in members], optim)
+        self.opt = PopulationAdamW(self.params, [m.weight_decay for m in members], optim, masks=self.masks)
         self.step_count = 0
         n_total = sum(p[0].numel() for p in self.params.values())
         if self.masks is None:
@@ -69,10 +71,7 @@ class Population:
 
     def step(self) -> None:
         grads = self.model.grads(self.params, self.train_prep, self.data.train_y, self.loss_grad)
-        if self.masks is not None:
-            for n, g in grads.items():
-                g.mul_(self.masks[n])
-        self.opt.step(grads)
+        self.opt.step(grads)  # brings each gradient to its parameter's layout and applies the masks
         self.step_count += 1
 
     # -- metrics -------------------------------------------------------------------------------
@@ -113,3 +112,10 @@ class Population:
         stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]) for n in self.params}  # noqa: E731
         self.opt.load(stacked("adam.m"), stacked("adam.v"), step)
         self.step_count = step
+
+
+def _cast(prep, dtype: torch.dtype):
+    """A model's prepared inputs (a tensor or a tuple of them) with floating tensors in ``dtype``."""
+    if isinstance(prep, tuple):
+        return tuple(_cast(t, dtype) for t in prep)
+    return prep.to(dtype) if prep.is_floating_point() else prep
