@@ -24,6 +24,8 @@ from grokking_tickets.train.optim import PopulationAdamW, fused_kernel_agrees
 from grokking_tickets.train.population import Member, Population
 
 STEPS = 100
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here (CPU-only machine)")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 PLAIN = {"mlp": mlp.plain_logits, "transformer": transformer.plain_logits, "mnist-mlp": mnist_mlp.plain_logits}
 PRESETS = {"mlp": "mlp-modadd", "transformer": "transformer-modadd", "mnist-mlp": "mnist-mlp"}
 
@@ -54,13 +56,15 @@ def _textbook_loss(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Te
     return torch.nn.functional.mse_loss(logits.double(), torch.nn.functional.one_hot(y, logits.shape[1]).double())
 
 
-def _textbook_run(name, cfg, data, model, member: Member, steps: int):
+def _textbook_run(name, cfg, data, model, member: Member, steps: int, device: str = "cpu"):
     """One member by the book. Returns its weights after ``steps`` and the loss before each step."""
+    data = data.to(device)
     x = model.prepare(data.train_x) if name == "transformer" else data.train_x
     dtype = member.theta0[model.names[0]].dtype
     x = x.to(dtype) if x.is_floating_point() else x
-    mask = member.mask
-    theta = {n: (member.theta0[n] * mask[n] if mask else member.theta0[n]).clone().requires_grad_() for n in model.names}
+    mask = {n: m.to(device) for n, m in member.mask.items()} if member.mask else None
+    theta0 = {n: t.to(device) for n, t in member.theta0.items()}
+    theta = {n: (theta0[n] * mask[n] if mask else theta0[n]).clone().requires_grad_() for n in model.names}
     o = cfg.optim
     opt = torch.optim.AdamW(
         list(theta.values()), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=member.weight_decay
@@ -102,13 +106,14 @@ def _members(model, K: int) -> list[Member]:
 TOLERANCE = {torch.float64: dict(loss=1e-10, param=1e-10), torch.float32: dict(loss=1e-2, param=None)}
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("K", [1, 3])
 @pytest.mark.parametrize("name", sorted(PLAIN))
-def test_trainer_follows_the_textbook_loop(name, K, dtype):
+def test_trainer_follows_the_textbook_loop(name, K, dtype, device):
     cfg, data, model = _setup(name)
     members = [Member({n: t.to(dtype) for n, t in m.theta0.items()}, m.mask, m.weight_decay) for m in _members(model, K)]
-    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
+    pop = Population(model, data, cfg.optim, members, cfg.train.loss, device)
     losses = []
     for _ in range(STEPS):
         losses.append(pop.evaluate()[:, 0])  # train loss before the step, like the textbook's
@@ -116,7 +121,9 @@ def test_trainer_follows_the_textbook_loop(name, K, dtype):
     losses = torch.stack(losses)  # [STEPS, K]
     tol = TOLERANCE[dtype]
     for k, member in enumerate(members):
-        ref, ref_losses = _textbook_run(name, cfg, data, model, member, STEPS)
+        ref, ref_losses = _textbook_run(name, cfg, data, model, member, STEPS, device)
+        ref = {n: t.cpu() for n, t in ref.items()}
+        losses = losses.cpu()
         assert ref_losses[-1] < 0.9 * ref_losses[0], "the textbook loop must be learning for the test to mean much"
         torch.testing.assert_close(losses[:, k], ref_losses, rtol=tol["loss"], atol=0, msg=f"{name} member {k} loss")
         for n in model.names:
@@ -125,7 +132,7 @@ def test_trainer_follows_the_textbook_loop(name, K, dtype):
             if tol["param"] is not None:
                 scale = ref[n].abs().max().item()
                 torch.testing.assert_close(
-                    pop.params[n][k], ref[n], rtol=0, atol=tol["param"] * scale, msg=f"{name} member {k} {n}"
+                    pop.params[n][k].cpu(), ref[n], rtol=0, atol=tol["param"] * scale, msg=f"{name} member {k} {n}"
                 )
 
 
@@ -143,9 +150,10 @@ def _layouts(K: int, rows: int, cols: int, gen: torch.Generator) -> dict[str, to
     }
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced", "member-major", "expanded"])
-def test_population_adamw_equals_torch_adamw_for_any_gradient_layout(layout, fused):
+def test_population_adamw_equals_torch_adamw_for_any_gradient_layout(layout, fused, device):
     """Masks, one weight decay per member, 30 steps; the gradient handed over in ``layout``.
 
     Before the optimizer brought gradients to their parameter's layout, the fused path applied
@@ -157,8 +165,9 @@ def test_population_adamw_equals_torch_adamw_for_any_gradient_layout(layout, fus
     mask = torch.rand(K, rows, cols, generator=gen) < 0.6
     mask[0] = True  # member 0 dense
     wds = [1.0, 0.3, 1.0]
-    grads = [_layouts(K, rows, cols, gen)[layout] for _ in range(steps)]
+    grads = [_layouts(K, rows, cols, gen)[layout].to(device) for _ in range(steps)]
     assert layout == "contiguous" or not grads[0].is_contiguous()
+    theta0, mask = theta0.to(device), mask.to(device)
 
     o = OptimConfig()
     params = {"w": (theta0 * mask).contiguous()}
@@ -195,14 +204,15 @@ def test_the_fused_kernel_is_checked_against_the_reference():
 # -- populations are exact: a member computes the bits of its solo run ---------------------------
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(PLAIN))
-def test_member_equals_its_solo_run_bit_for_bit(name):
+def test_member_equals_its_solo_run_bit_for_bit(name, device):
     """Members differ in seed, mask and weight decay; each must match its run alone exactly,
     weights and metrics, after enough steps for any difference in rounding to show."""
     cfg, data, model = _setup(name)
     members = _members(model, 3)
-    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
-    solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, "cpu") for m in members]
+    pop = Population(model, data, cfg.optim, members, cfg.train.loss, device)
+    solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, device) for m in members]
     for _ in range(20):
         for p in (pop, *solos):
             p.step()

@@ -52,7 +52,7 @@ class _ReferenceTransformer(nn.Module):
         x = self.embed(tok)  # [N, T, d]
         T = tok.shape[1]
         s = self.q(x) @ self.k(x).transpose(1, 2) / math.sqrt(self.d)
-        s = s.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+        s = s.masked_fill(~torch.ones(T, T, dtype=torch.bool, device=tok.device).tril(), float("-inf"))
         x = x + self.o(s.softmax(-1) @ self.v(x))
         x = x + self.mlp_out(torch.relu(self.mlp_in(x)))
         return self.unembed(x[:, -1])
@@ -75,9 +75,10 @@ def _reference_model(cfg: Config, data):
     return ref, lambda x: (oh(x[:, 0]), oh(x[:, 1]))
 
 
-def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5) -> float:
-    data = build_dataset(cfg.task)
+def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5, device: str = "cpu") -> float:
+    data = build_dataset(cfg.task).to(device)
     model, inputs = _reference_model(cfg, data)
+    model = model.to(device)
     tr = (inputs(data.train_x), data.train_y)
     te = (inputs(data.test_x), data.test_y)
     o = cfg.optim
@@ -103,10 +104,12 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
     data = build_dataset(cfg.task)
     model = build_model(cfg.model, data)
     members = [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(K)]
+    _sync(device)
     pop = Population(model, data, cfg.optim, members, cfg.train.loss, device)
     buf = []
     for _ in range(3):  # warm-up: allocator, Adam state
         pop.step()
+    _sync(device)
     t0 = time.perf_counter()
     for i in range(steps):
         pop.step()
@@ -114,9 +117,13 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
             buf.append(pop.evaluate())
     if buf:  # the bulk host transfer the runner does at a checkpoint, timed too
         torch.stack(buf).cpu()
-    if pop.device.type == "cuda":
-        torch.cuda.synchronize()
+    _sync(device)
     return K * steps / (time.perf_counter() - t0)
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
 
 
 def flops_per_model_step(cfg: Config) -> float:
@@ -131,14 +138,17 @@ def flops_per_model_step(cfg: Config) -> float:
     return float(counter.get_total_flops())
 
 
-def matmul_gflops(n: int = 1024, reps: int = 10) -> float:
-    """Best observed float32 GEMM rate of this machine, GFLOP/s."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 1024, reps: int = 10, device: str = "cpu") -> float:
+    """Best observed float32 GEMM rate of this machine (or GPU), GFLOP/s."""
+    n = n if torch.device(device).type == "cpu" else 8192
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
     best = math.inf
     for _ in range(reps):
+        _sync(device)
         t = time.perf_counter()
         a @ b
+        _sync(device)
         best = min(best, time.perf_counter() - t)
     return 2 * n**3 / best / 1e9
 
@@ -146,15 +156,15 @@ def matmul_gflops(n: int = 1024, reps: int = 10) -> float:
 PRESETS = {"mlp": "mlp-modadd", "transformer": "transformer-modadd"}
 
 
-def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float) -> dict:
+def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float, device: str = "cpu") -> dict:
     from .config import load_preset
 
     cfg = load_preset(PRESETS[name])
     ref_steps = 40 if quick else 150
     pop_steps = 100 if quick else 300
-    ref = [reference_steps_per_s(cfg, ref_steps)]
-    pops = {str(K): population_steps_per_s(cfg, K, pop_steps) for K in sizes}
-    ref.append(reference_steps_per_s(cfg, ref_steps))
+    ref = [reference_steps_per_s(cfg, ref_steps, device=device)]
+    pops = {str(K): population_steps_per_s(cfg, K, pop_steps, device) for K in sizes}
+    ref.append(reference_steps_per_s(cfg, ref_steps, device=device))
     reference = max(ref)
     best_k = max(pops, key=pops.get)
     flops = flops_per_model_step(cfg)
@@ -169,24 +179,31 @@ def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float) -
     }
 
 
-def run_bench(quick: bool = False, sizes: tuple[int, ...] = (1, 8, 32), models: tuple[str, ...] = ("mlp", "transformer")) -> dict:
-    gflops = matmul_gflops()
+def run_bench(
+    quick: bool = False,
+    sizes: tuple[int, ...] = (1, 8, 32),
+    models: tuple[str, ...] = ("mlp", "transformer"),
+    device: str = "cpu",
+) -> dict:
+    """Both loops on ``device`` (the reference loop too, so the ratio compares like with like)."""
+    gflops = matmul_gflops(device=device)
     out = {
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "cpu",
             "torch": torch.__version__,
             "matmul_gflops": round(gflops, 1),
         }
     }
     for name in models:
-        out[name] = bench_model(name, quick, sizes, gflops)
+        out[name] = bench_model(name, quick, sizes, gflops, device)
     return out
 
 
 def format_table(r: dict) -> str:
     lines = [
-        f"machine: {r['machine']['threads']} threads, torch {r['machine']['torch']}, "
+        f"machine: {r['machine'].get('device', 'cpu')}, {r['machine']['threads']} threads, torch {r['machine']['torch']}, "
         f"float32 GEMM {r['machine']['matmul_gflops']} GFLOP/s",
     ]
     for name in (k for k in r if k != "machine"):

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("--out", metavar="FILE", help="also write the JSON results to FILE")
     p.add_argument("--quick", action="store_true", help="fewer timed steps (noisier)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda: where both loops run (default: cpu)")
+    p.add_argument("--sizes", default="1,8,32", metavar="K,K,...", help="population sizes (default: 1,8,32)")
 
     sub.add_parser("presets", help="list the built-in presets")
 
@@ -138,7 +140,16 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import format_table, run_bench
 
-    result = run_bench(quick=args.quick)
+    from .runner import resolve_device
+
+    device = resolve_device(args.device)  # a clear error for an unknown device or a missing GPU
+    try:
+        sizes = tuple(int(k) for k in args.sizes.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise UserError(f"--sizes must be population sizes like 1,8,32; got {args.sizes!r}")
+    result = run_bench(quick=args.quick, sizes=sizes, device=str(device))
     if args.out:
         from .store import write_json
 
