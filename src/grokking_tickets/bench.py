@@ -132,10 +132,12 @@ def flops_per_model_step(cfg: Config) -> float:
 
     data = build_dataset(cfg.task)
     model = build_model(cfg.model, data)
-    pop = Population(model, data, cfg.optim, [Member(model.init(0), None, cfg.optim.weight_decay)], cfg.train.loss, "cpu")
+    # Two members, halved: a population of one runs its products as a batch of two (models/ops.py)
+    members = [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(2)]
+    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
     with FlopCounterMode(display=False) as counter:
         pop.step()
-    return float(counter.get_total_flops())
+    return float(counter.get_total_flops()) / 2
 
 
 def matmul_gflops(n: int = 1024, reps: int = 10, device: str = "cpu") -> float:
