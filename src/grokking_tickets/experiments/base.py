@@ -134,6 +134,7 @@ class Context:
         for name in needed_sources:
             if name not in by_name:
                 raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
+        self._check_checkpoints(arms, by_name)
         out: dict[str, list[RunSpec]] = {}
         for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
             # iterative pruning: its intermediate rounds, level by level, before the tickets
@@ -147,6 +148,26 @@ class Context:
             )
             out.update(specs)
         return out
+
+    def _check_checkpoints(self, arms: list[Arm], by_name: dict[str, Arm]) -> None:
+        """Before anything trains: every ticket's weights (``ticket.step``) and rewind point
+        (``ticket.rewind_step``) must be steps its dense run saves, i.e. within its budget and
+        on its checkpoint grid (every ``train.checkpoint_every`` steps, and the last step)."""
+        for arm in arms:
+            if arm.mask != "magnitude" and arm.norm_match is None:
+                continue  # dense runs and pruning-at-init masks read no dense weights
+            t, src = self.arm_cfg(arm).ticket, self.arm_cfg(by_name[arm.source]).train
+            points = [("ticket.step", arm.ticket_step or t.step)]
+            if t.rewind_step > 0:
+                points.append(("ticket.rewind_step", t.rewind_step))
+            for key, step in points:
+                if step > src.steps or (step % src.checkpoint_every and step != src.steps):
+                    where = f"arm {arm.name!r} of {self.experiment}" + (f" ({key}={step})" if arm.ticket_step is None else "")
+                    raise UserError(
+                        f"{where} needs the dense weights at step {step:,}, which the dense run never saves: "
+                        f"it trains train.steps={src.steps:,} and saves every train.checkpoint_every="
+                        f"{src.checkpoint_every:,} steps and at the end"
+                    )
 
     def _train(self, specs: list[RunSpec]) -> None:
         train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor, ray_address=self.ray_address)

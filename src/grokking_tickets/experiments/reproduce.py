@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from ..analysis.report import run_analyses
-from ..config import apply_overrides, load_preset
+from ..config import MAX_SEEDS, apply_overrides, load_preset
 from ..report.claims import merge_claims
 from ..report.writer import write_reports
 from .run import run_experiment, scaled
@@ -44,6 +44,7 @@ def reproduce(
     mnist_dir: str | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    max_seeds: int = MAX_SEEDS,
 ):
     from ..config import from_dict, parse_seeds
 
@@ -56,7 +57,7 @@ def reproduce(
             over.append(f"task.data_dir={json.dumps(mnist_dir)}")  # a TOML string
         cfg = apply_overrides(load_preset(preset), over)
         if seeds is not None:
-            cfg = from_dict({"seeds": parse_seeds(seeds)}, cfg)
+            cfg = from_dict({"seeds": parse_seeds(seeds, max_seeds)}, cfg)  # before the first run trains
         cfg = scaled(cfg, scale, seeds is not None)
         if plan_seeds is not None and seeds is None:
             cfg = from_dict({"seeds": list(plan_seeds)}, cfg)
