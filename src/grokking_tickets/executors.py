@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from .errors import UserError
+from .progress import progress as progress_bar
 
 
 def _ray():
@@ -51,8 +51,9 @@ def run_on_ray(jobs, root: Path, device: torch.device, init, address: str | None
         task.remote([s.to_dict() for s in members], start, str(Path(root).resolve()), str(device), init, threads)
         for members, start in jobs
     ]
-    with tqdm(total=len(pending), desc="cohorts on Ray", unit="cohort", disable=not progress, leave=False) as bar:
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            ray.get(done)  # re-raises a failed task's error here
-            bar.update(len(done))
+    bar = progress_bar(len(pending), desc="cohorts on Ray", unit="cohort", enabled=progress)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        ray.get(done)  # re-raises a failed task's error here
+        bar.update(len(done))
+    bar.close()

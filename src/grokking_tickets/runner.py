@@ -14,10 +14,10 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import torch
-from tqdm.auto import tqdm
 
 from .errors import UserError
 from .models import build_model
+from .progress import progress
 from .spec import RunSpec
 from .store import Store
 from .tasks import build_dataset
@@ -100,7 +100,7 @@ def train_cohort(members: list[RunSpec], start: int, store: Store, device, init:
     _train_cohort(items, start, store, torch.device(device), init, progress)
 
 
-def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress: bool) -> None:
+def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress_on: bool) -> None:
     first = items[0][0]
     tc = first.train
     data = build_dataset(first.task)
@@ -136,15 +136,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
 
     if start == 0:
         record()
-    bar = tqdm(
-        total=tc.steps,
-        initial=start,
-        desc=f"{pop.K} run{'s' if pop.K > 1 else ''}",
-        unit="step",
-        disable=not progress,
-        leave=False,
-        dynamic_ncols=True,
-    )
+    bar = progress(tc.steps, initial=start, desc=f"{pop.K} run{'s' if pop.K > 1 else ''}", enabled=progress_on)
     while pop.step_count < tc.steps:
         chunk = min(tc.eval_every - pop.step_count % tc.eval_every, tc.steps - pop.step_count)
         for _ in range(chunk):

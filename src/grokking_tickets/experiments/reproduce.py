@@ -5,11 +5,13 @@ analyses, and the report. Dense runs shared between experiments are trained once
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 from ..analysis.report import run_analyses
 from ..config import MAX_SEEDS, apply_overrides, load_preset
+from ..progress import duration
 from ..report.claims import merge_claims
 from ..report.writer import write_reports
 from .run import run_experiment, scaled
@@ -51,6 +53,7 @@ def reproduce(
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
+    done, total = 0, sum(len(names) for *_, names in PLAN[scale])
     for preset, overrides, plan_seeds, names in PLAN[scale]:
         over = list(overrides)
         if mnist_dir and preset.startswith("mnist"):
@@ -63,7 +66,13 @@ def reproduce(
             cfg = from_dict({"seeds": list(plan_seeds)}, cfg)
         settings[preset] = cfg.to_dict()
         for name in names:
+            done += 1
+            t_exp = time.time()
+            if progress:  # the outer line: where a long job stands
+                print(f"[{done}/{total}] {name} ({preset}); {duration(t_exp - t0)} so far", file=sys.stderr, flush=True)
             res = run_experiment(name, cfg, scale, out, device, progress, executor, ray_address)
+            if progress:
+                print(f"[{done}/{total}] {name} ({preset}): done in {duration(time.time() - t_exp)}", file=sys.stderr, flush=True)
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
             sections.append({"title": f"{name} ({preset})", "figure": res.figure, "notes": res.notes, "text": table})
     analyses = run_analyses(out)
