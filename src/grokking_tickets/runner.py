@@ -9,11 +9,14 @@ population.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import torch
+from filelock import Timeout
 
 from .errors import UserError
 from .models import build_model
@@ -67,11 +70,44 @@ def train_runs(
 
     executor 'local' trains the cohorts here, one after another; 'ray' makes each cohort a
     Ray task (see executors.py), with the run store on a path every worker can reach.
+
+    Several processes may share a store: each run is trained under its lock (store.run_lock),
+    so a run that another process is training is not trained twice. This process trains the
+    runs it could lock, then waits for the others; any that are still unfinished when their
+    lock comes free (the other process was stopped) it trains itself.
     """
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor must be local or ray; got {executor!r}")
+    pending = [s for s in {s.run_id: s for s in specs}.values() if not store.is_done(s.run_id)]
+    while pending:
+        with ExitStack() as held:
+            mine, busy = [], []
+            for s in pending:
+                lock = store.run_lock(s.run_id)
+                try:
+                    lock.acquire(blocking=False)
+                except Timeout:
+                    busy.append(s)
+                    continue
+                held.callback(lock.release)
+                mine.append(s)
+            # finished by another process between the first look and the lock?
+            _train_locked([s for s in mine if not store.is_done(s.run_id)], store, device, init, progress, max_members, executor, ray_address)  # fmt: skip
+        if busy:
+            print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            for s in busy:
+                with store.run_lock(s.run_id):
+                    pass
+        pending = [s for s in busy if not store.is_done(s.run_id)]
+
+
+def _train_locked(specs, store, device, init, progress, max_members, executor, ray_address) -> None:
+    """Train ``specs`` (unfinished, locked by this process), grouped into cohorts."""
     # A CPU gains nothing past a few dozen members (the working set leaves the caches);
     # a GPU wants hundreds to fill its cores.
     max_members = max_members or (1024 if device.type == "cuda" else 64)
-    todo = {s.run_id: s for s in specs if not store.is_done(s.run_id)}
+    todo = {s.run_id: s for s in specs}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
         cohorts[s.cohort_key()].append(s)
@@ -88,8 +124,6 @@ def train_runs(
 
         run_on_ray(jobs, store.root, device, init, ray_address, progress)
         return
-    if executor != "local":
-        raise UserError(f"--executor must be local or ray; got {executor!r}")
     for members, start in jobs:
         train_cohort(members, start, store, device, init, progress)
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from filelock import FileLock
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
@@ -64,6 +65,15 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_lock(lock_dir: Path, name: str) -> FileLock:
+    """An inter-process lock (``lock_dir/.locks/name.lock``): several commands may share one store
+    (two terminals, Ray, a shared file system); every read-modify-write of a shared file and
+    every run being trained holds one. Not reentrant: take each once per process."""
+    d = lock_dir / ".locks"
+    d.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(d / f"{name}.lock"))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -124,6 +134,10 @@ class Store:
         return self.run_dir(run_id) / "weights" / f"step-{step:07d}.safetensors"
 
     # -- runs ------------------------------------------------------------------------------------
+
+    def run_lock(self, run_id: str) -> FileLock:
+        """Held by the process training ``run_id``: no other process trains it meanwhile."""
+        return file_lock(self.root, f"run-{run_id}")
 
     def is_done(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / "done.json").exists()
@@ -205,9 +219,10 @@ class Store:
     def register(self, experiment: str, rows: list[dict[str, Any]]) -> None:
         """Record which runs make up an experiment: rows of {arm, run_id, seed}."""
         path = self.root / "experiments" / f"{experiment}.json"
-        old = json.loads(path.read_text()) if path.exists() else []
-        keep = {(r["arm"], r["run_id"]): r for r in old + rows}
-        write_json(path, sorted(keep.values(), key=lambda r: (r["arm"], r["seed"], r["run_id"])))
+        with file_lock(self.root, f"experiments-{experiment}"):
+            old = json.loads(path.read_text()) if path.exists() else []
+            keep = {(r["arm"], r["run_id"]): r for r in old + rows}
+            write_json(path, sorted(keep.values(), key=lambda r: (r["arm"], r["seed"], r["run_id"])))
 
     def members(self) -> list[dict[str, Any]]:
         out = []
@@ -217,6 +232,10 @@ class Store:
 
     def write_tables(self, threshold: float) -> pd.DataFrame:
         """Rebuild summary.csv and metrics.parquet from every finished, registered run."""
+        with file_lock(self.root, "tables"):
+            return self._write_tables(threshold)
+
+    def _write_tables(self, threshold: float) -> pd.DataFrame:
         rows, frames, seen = [], [], set()
         for m in self.members():
             rid = m["run_id"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..store import write_json
+from ..store import file_lock, write_json
 
 STATEMENTS = {
     "C1": "MLP: the grokking ticket (rate 0.6, weights from step 30k) reaches t_gen much sooner than the dense base.",
@@ -87,9 +87,10 @@ def claim_key(cid: str) -> tuple[int, str]:
 
 def merge_claims(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add or replace rows by id in the shared claims.json; returns the merged table."""
-    old = json.loads(path.read_text()) if path.exists() else []
-    merged = {r["id"]: r for r in old}
-    merged.update({r["id"]: r for r in rows})
-    table = sorted(merged.values(), key=lambda r: claim_key(r["id"]))
-    write_json(path, table)
+    with file_lock(path.parent, path.name):  # two experiments finishing together keep both rows
+        old = json.loads(path.read_text()) if path.exists() else []
+        merged = {r["id"]: r for r in old}
+        merged.update({r["id"]: r for r in rows})
+        table = sorted(merged.values(), key=lambda r: claim_key(r["id"]))
+        write_json(path, table)
     return table
