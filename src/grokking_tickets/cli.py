@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda: where both loops run (default: cpu)")
     p.add_argument("--sizes", default="1,8,32", metavar="K,K,...", help="population sizes (default: 1,8,32)")
 
+    p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
+    p.add_argument("out", help="the run store folder")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+
     sub.add_parser("presets", help="list the built-in presets")
 
     p = sub.add_parser("data", help="check a data set: `data mnist` counts the images and verifies the checksum")
@@ -197,6 +201,13 @@ def _resolve(args: argparse.Namespace):
     return config.resolve(args.preset, args.config, overrides, args.seeds, args.max_seeds)
 
 
+def cmd_status(args: argparse.Namespace) -> None:
+    from .status import format_status, store_status
+
+    st = store_status(args.out)
+    print(json.dumps(st, indent=2) if args.json else format_status(st))
+
+
 def cmd_presets(args: argparse.Namespace) -> None:
     from .config import preset_names
 
@@ -206,7 +217,7 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "presets": cmd_presets, "data": cmd_data}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

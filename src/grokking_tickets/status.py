@@ -1,0 +1,97 @@
+"""``grokking-tickets status DIR``: what a run store holds, read without training or loading weights.
+
+Per experiment, each arm's runs by state (done, diverged, resumable at step N, registered but
+not started); the claims judged; the disk used, split into weight checkpoints, resume points
+and the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+
+from .errors import UserError
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def run_state(run_dir: Path) -> dict[str, Any]:
+    """{'state': done | diverged | resumable | not started | missing, 'step': int | None}."""
+    if not run_dir.is_dir():
+        return {"state": "missing", "step": None}
+    done = run_dir / "done.json"
+    if done.exists():
+        status = json.loads(done.read_text()).get("status", "ok")
+        return {"state": "done" if status == "ok" else status, "step": None}
+    for name in ("state.safetensors", "state.prev.safetensors"):
+        try:
+            with safe_open(str(run_dir / name), framework="pt") as f:
+                return {"state": "resumable", "step": int(f.metadata()["step"])}
+        except Exception:  # absent or unreadable: the next resume point, or none
+            continue
+    return {"state": "not started", "step": None}
+
+
+def store_status(root: str | Path) -> dict[str, Any]:
+    root = Path(root)
+    if not (root / "runs").is_dir():
+        raise UserError(f"{root} is not a run store (no runs/ folder); give the --out folder of a train, run or reproduce")
+    runs = {d.name: run_state(d) for d in sorted((root / "runs").iterdir()) if d.is_dir()}
+    experiments: dict[str, dict[str, Any]] = {}
+    for path in sorted((root / "experiments").glob("*.json")):
+        arms: dict[str, dict[str, Any]] = {}
+        for row in json.loads(path.read_text()):
+            arm = arms.setdefault(row["arm"], {"seeds": [], "states": Counter(), "resumable_at": []})
+            arm["seeds"].append(row["seed"])
+            st = runs.get(row["run_id"], {"state": "missing", "step": None})
+            arm["states"][st["state"]] += 1
+            if st["step"] is not None:
+                arm["resumable_at"].append(st["step"])
+        experiments[path.stem] = {a: {**v, "seeds": sorted(v["seeds"]), "states": dict(v["states"])} for a, v in arms.items()}
+    claims = json.loads((root / "claims.json").read_text()) if (root / "claims.json").exists() else []
+    disk = {"weight checkpoints": 0, "resume points": 0, "other": 0}
+    for f in root.rglob("*"):
+        if f.is_file():
+            kind = "weight checkpoints" if f.parent.name == "weights" else "resume points" if f.name.startswith("state") else "other"
+            disk[kind] += _size(f)
+    return {
+        "store": str(root),
+        "runs": dict(Counter(r["state"] for r in runs.values())),
+        "experiments": experiments,
+        "claims": {c["id"]: {True: "holds", False: "does not hold", None: "not run"}[c.get("holds")] for c in claims},
+        "disk_bytes": disk,
+    }
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def format_status(st: dict[str, Any]) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(st["runs"].items())) or "none"
+    lines = [f"{st['store']}: {sum(st['runs'].values())} runs ({counts})", ""]
+    for exp, arms in st["experiments"].items():
+        lines.append(exp)
+        for arm, v in arms.items():
+            states = ", ".join(f"{n} {s}" for s, n in sorted(v["states"].items()))
+            at = f" (at steps {', '.join(f'{s:,}' for s in sorted(set(v['resumable_at'])))})" if v["resumable_at"] else ""
+            lines.append(f"  {arm:<22} seeds {','.join(map(str, v['seeds'])):<12} {states}{at}")
+    if not st["experiments"]:
+        lines.append("no experiments registered")
+    lines.append("")
+    if st["claims"]:
+        lines.append("claims: " + "; ".join(f"{cid} {v}" for cid, v in st["claims"].items()))
+    else:
+        lines.append("claims: none judged yet")
+    d = st["disk_bytes"]
+    lines.append(
+        f"disk: {_mb(sum(d.values()))} = weight checkpoints {_mb(d['weight checkpoints'])} + "
+        f"resume points of unfinished runs {_mb(d['resume points'])} + tables, figures and the rest {_mb(d['other'])}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""`grokking-tickets status`: a store's content, right for finished, interrupted and missing runs."""
+
+import json
+
+import pytest
+
+from grokking_tickets import cli
+from grokking_tickets.train import population
+
+TINY = ["task.p=11", "model.d_emb=16", "model.d_hidden=8", "train.steps=60", "train.eval_every=10",
+        "train.checkpoint_every=20"]  # fmt: skip
+
+
+class _Crash(Exception):
+    pass
+
+
+def _args(command, out, *extra):
+    return [*command, "--out", str(out), "--no-progress", "--seeds", "0,1", *(x for s in TINY for x in ("--set", s)), *extra]
+
+
+def _status(out, capsys) -> dict:
+    capsys.readouterr()
+    assert cli.main(["status", str(out), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_status_of_an_interrupted_then_finished_store(tmp_path, monkeypatch, capsys):
+    real_step = population.Population.step
+
+    def crashing(self):
+        if self.step_count == 47:
+            raise _Crash
+        real_step(self)
+
+    monkeypatch.setattr(population.Population, "step", crashing)
+    with pytest.raises(_Crash):
+        cli.main(_args(["train"], tmp_path))
+    monkeypatch.setattr(population.Population, "step", real_step)
+
+    st = _status(tmp_path, capsys)
+    assert st["runs"] == {"resumable": 2}
+    assert st["experiments"]["train"]["base"] == {"seeds": [0, 1], "states": {"resumable": 2}, "resumable_at": [40, 40]}
+    assert st["claims"] == {} and st["disk_bytes"]["resume points"] > 0
+
+    assert cli.main(_args(["run", "tickets"], tmp_path, "--set", "ticket.step=60")) == 0
+    st = _status(tmp_path, capsys)
+    assert st["runs"] == {"done": 4}  # the two resumed dense runs, shared with tickets, and two tickets
+    assert st["experiments"]["train"]["base"]["states"] == {"done": 2}
+    assert st["experiments"]["tickets"]["ticket"]["states"] == {"done": 2}
+    assert st["claims"] == {"C1": "does not hold"} and st["disk_bytes"]["resume points"] == 0
+
+    # a registered run whose folder was deleted is reported, not hidden
+    run_id = json.loads((tmp_path / "experiments" / "tickets.json").read_text())[0]["run_id"]
+    for f in sorted((tmp_path / "runs" / run_id).rglob("*"), reverse=True):
+        f.unlink() if f.is_file() else f.rmdir()
+    (tmp_path / "runs" / run_id).rmdir()
+    assert "missing" in json.dumps(_status(tmp_path, capsys)["experiments"]["tickets"])
+    assert cli.main(["status", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "tickets" in text and "claims: C1 does not hold" in text and "disk:" in text
+
+
+def test_status_of_a_folder_that_is_not_a_store(tmp_path, capsys):
+    assert cli.main(["status", str(tmp_path / "nope")]) == 2
+    assert "is not a run store" in capsys.readouterr().err
