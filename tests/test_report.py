@@ -19,14 +19,17 @@ DRIVER = shutil.which("chromedriver")
 def _report(tmp_path: Path) -> Path:
     (tmp_path / "figures").mkdir()
     figs = []
-    for i in range(2):
+    for i, name in enumerate(("tickets", "norm-control")):  # the figures C1 and C7 are judged from
         fig, ax = plt.subplots(figsize=(4, 3))
         ax.plot([0, 1, 2], [0, i, 4])
-        path = tmp_path / "figures" / f"f{i}.png"
+        path = tmp_path / "figures" / f"{name}.png"
         fig.savefig(path)
         plt.close(fig)
         figs.append(str(path))
-    claims = [claim("C1", {"base t_gen": "20,000", "ticket t_gen": "500"}, True), claim("C7", {"x": 1}, False)]
+    claims = [
+        claim("C1", {"base t_gen": "20,000", "ticket t_gen": "500", "rule": "holds if base / ticket >= 2"}, True),
+        claim("C7", {"x": 1}, False),
+    ]
     sections = [{"title": f"figure {i}", "figure": f, "notes": {"n": i}, "text": "arm t_gen"} for i, f in enumerate(figs)]
     _, html = write_reports(tmp_path, claims, sections, {"scale": "quick"}, 61.0)
     return html
@@ -36,8 +39,12 @@ def test_report_files_are_complete(tmp_path):
     html = _report(tmp_path).read_text()
     assert html.count("data:image/png;base64,") == 2 and "src='figures/" not in html  # self-contained
     assert "1 of 2</b> judged claims hold" in html and "does not hold" in html
+    # each claim links to the figure it is judged from; the rule sits by the verdict, not in the numbers
+    assert "href='#tickets'" in html and "id='tickets'" in html and "href='#norm-control'" in html
+    assert "judged by: holds if base / ticket &gt;= 2" in html and "rule: holds" not in html
+    assert html.index("<h2>Claims</h2>") < html.index("data:image/png")  # claims first
     md = (tmp_path / "report.md").read_text()
-    assert "| C1 |" in md and "figures/f0.png" in md and "torch:" in md
+    assert "| C1 |" in md and "figures/tickets.png" in md and "torch:" in md and "(#tickets)" in md
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver")
@@ -62,6 +69,14 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert len(images) == 2
         assert all(done and w > 0 and h > 0 for done, w, h in images), images
         assert "C1" in driver.find_element("tag name", "table").text
+        driver.set_window_size(1280, 400)  # short, so following a link must scroll
+        driver.find_element("css selector", "a[href='#norm-control']").click()  # claim -> its figure
+        assert driver.execute_script("return location.hash") == "#norm-control"
+        assert driver.execute_script("return window.scrollY") > 0
+        top = driver.execute_script("return document.getElementById('norm-control').getBoundingClientRect().top")
+        assert -1 < top < driver.execute_script("return window.innerHeight"), top  # the figure is in view
+        driver.set_window_size(1280, 2000)
+        driver.execute_script("window.scrollTo(0, 0)")
         shot = tmp_path / "report-screenshot.png"
         driver.save_screenshot(str(shot))
         assert shot.stat().st_size > 5000

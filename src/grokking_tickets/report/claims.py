@@ -48,6 +48,20 @@ PAPER = {
 }
 
 
+# The figure (its file stem) each claim is judged from; "C6@transformer" -> "norm-control@transformer".
+FIGURE = {
+    "C1": "tickets", "C2": "tickets@transformer", "C3": "tickets@mnist-mlp", "C4": "ticket-timeline",
+    "C5": "prune-rate", "C6": "norm-control", "C7": "norm-control", "C8": "no-weight-decay", "C9": "pai",
+    "C10": "analysis-periodicity",
+}  # fmt: skip
+
+
+def figure_of(cid: str) -> str | None:
+    base, _, label = cid.partition("@")
+    stem = FIGURE.get(base)
+    return None if stem is None else f"{stem}@{label}" if label else stem
+
+
 def claim(cid: str, measured: Any, holds: bool | None) -> dict[str, Any]:
     return {"id": cid, "statement": STATEMENTS[cid], "paper": PAPER[cid], "measured": measured, "holds": holds}
 

@@ -14,15 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from ..store import write_text
-from .claims import claim_key
+from .claims import claim_key, figure_of
 
 VERDICT = {True: "holds", False: "does not hold", None: "not run"}
 
 
-def _measured_text(measured: Any) -> list[str]:
+def _measured_text(measured: Any, skip: tuple[str, ...] = ()) -> list[str]:
     if not isinstance(measured, dict):
         return [str(measured)]
-    return [f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}" for k, v in measured.items()]
+    return [
+        f"{k}: {json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v}"
+        for k, v in measured.items()
+        if k not in skip
+    ]
+
+
+def _rule(c: dict) -> str:
+    return str(c["measured"].get("rule", "")) if isinstance(c["measured"], dict) else ""
+
+
+def _anchor(section: dict) -> str | None:
+    """A section's anchor: its figure's file stem (what claims link to)."""
+    return Path(section["figure"]).stem if section.get("figure") else None
 
 
 def versions() -> dict[str, str]:
@@ -58,14 +71,19 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "",
         "## Claims",
         "",
-        "| id | claim | paper | measured | verdict |",
-        "|---|---|---|---|---|",
+        "| id | claim | paper | measured | verdict | judged by |",
+        "|---|---|---|---|---|---|",
     ]
+    anchors = {a for a in map(_anchor, sections) if a}
     for c in claims:
-        meas = "<br>".join(_measured_text(c["measured"])).replace("|", "\\|")
-        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{VERDICT[c['holds']]}** |")
+        meas = "<br>".join(_measured_text(c["measured"], ("rule",))).replace("|", "\\|")
+        fig = figure_of(c["id"])
+        link = f" ([figure](#{fig}))" if fig in anchors else ""
+        rule = _rule(c).replace("|", "\\|")
+        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{VERDICT[c['holds']]}**{link} | {rule} |")
     for s in sections:
-        md += ["", f"## {s['title']}", ""]
+        anchor = f' <a id="{_anchor(s)}"></a>' if _anchor(s) else ""
+        md += ["", f"## {s['title']}{anchor}", ""]
         if s.get("text"):
             md += ["```", s["text"], "```", ""]
         if s.get("figure"):
@@ -82,6 +100,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}",
         ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.none{background:#eee}img{max-width:100%}",
+        ".rule{color:#555;font-size:12px;margin-top:4px}.verdict{min-width:12em}.verdict b{white-space:nowrap}",
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
         f"<p><b>{held} of {judged}</b> judged claims hold. Run time: {took}.</p>",
@@ -89,14 +108,19 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
     ]
     for c in claims:
         cls = {True: "holds", False: "fails", None: "none"}[c["holds"]]
-        meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"]))
+        meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"], ("rule",)))
+        fig = figure_of(c["id"])
+        link = f"<br><a href='#{html.escape(fig)}'>figure</a>" if fig in anchors else ""
+        rule = f"<div class='rule'>judged by: {html.escape(_rule(c))}</div>" if _rule(c) else ""
         h.append(
             f"<tr class='{cls}'><td>{html.escape(c['id'])}</td><td>{html.escape(c['statement'])}</td>"
-            f"<td>{html.escape(str(c['paper']))}</td><td>{meas}</td><td><b>{VERDICT[c['holds']]}</b></td></tr>"
+            f"<td>{html.escape(str(c['paper']))}</td><td>{meas}</td>"
+            f"<td class='verdict'><b>{VERDICT[c['holds']]}</b>{link}{rule}</td></tr>"
         )
     h.append("</table>")
     for s in sections:
-        h.append(f"<h2>{html.escape(s['title'])}</h2>")
+        anchor = f" id='{html.escape(_anchor(s))}'" if _anchor(s) else ""
+        h.append(f"<h2{anchor}>{html.escape(s['title'])}</h2>")
         if s.get("text"):
             h.append(f"<pre>{html.escape(s['text'])}</pre>")
         if s.get("figure"):
