@@ -29,6 +29,10 @@ def run_cli(*args, **kw):
         (["run", "tickets", "--set", "ticket.rewind_step=500"], "(ticket.rewind_step=500)"),
         (["run", "ticket-timeline", "--set", "train.steps=20000"], "arm 'ticket@28000'"),
         (["run", "norm-control", "--set", "train.steps=20000"], "(ticket.step=30000)"),
+        (["reproduce", "--mnist-dir", "/nonexistent"], "MNIST directory /nonexistent does not exist"),
+        (["train", "--set", "task.train_frac=0.01", "--set", "task.p=5"], "leaves an empty train or test set"),
+        (["run", "tickets", "--scale", "huge"], "--scale must be one of"),
+        (["run", "nope"], "valid experiments: tickets"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path):

@@ -53,6 +53,10 @@ def reproduce(
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
+    if any(preset.startswith("mnist") for preset, *_ in PLAN[scale]):
+        from ..tasks.mnist_data import check_mnist_source
+
+        check_mnist_source(mnist_dir)  # MNIST comes last: a missing data set must fail first
     done, total = 0, sum(len(names) for *_, names in PLAN[scale])
     for preset, overrides, plan_seeds, names in PLAN[scale]:
         over = list(overrides)

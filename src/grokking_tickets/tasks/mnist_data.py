@@ -176,6 +176,20 @@ def load_mnist_pickle(path: str | os.PathLike[str], expected_sha256: str = MNIST
     return _arrays_from_pickle(obj, path)
 
 
+def check_mnist_source(mnist_dir: str | os.PathLike[str] | None = None) -> None:
+    """Cheaply (no reading) check that MNIST can be loaded from where it would be, so a long job
+    that reaches MNIST last (``reproduce``) fails before it trains anything, not an hour in."""
+    if mnist_dir:
+        root = Path(mnist_dir)
+        if not root.is_dir():
+            raise UserError(f"MNIST directory {root} does not exist or is not a directory; {_HOW_TO_GET}")
+        for names in IDX_FILES:
+            for name in names:
+                _find_idx_file(root, name)
+    elif find_mnist_file() is None:
+        raise UserError(f"MNIST not found: {_HOW_TO_GET}")
+
+
 def load_mnist_idx(mnist_dir: str | os.PathLike[str]) -> MnistArrays:
     """The four IDX files in ``mnist_dir`` (each plain or ``.gz``), train then t10k."""
     root = Path(mnist_dir)
