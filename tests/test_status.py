@@ -64,3 +64,21 @@ def test_status_of_an_interrupted_then_finished_store(tmp_path, monkeypatch, cap
 def test_status_of_a_folder_that_is_not_a_store(tmp_path, capsys):
     assert cli.main(["status", str(tmp_path / "nope")]) == 2
     assert "is not a run store" in capsys.readouterr().err
+
+
+def test_prune_deletes_only_checkpoints_nothing_reads(tmp_path, capsys):
+    assert cli.main(_args(["train"], tmp_path)) == 0  # checkpoints at steps 20, 40, 60 for two runs
+    st = _status(tmp_path, capsys)
+    assert st["prunable_checkpoints"]["files"] == 4  # 20 and 40 of each; 60 is the last step
+    # a ticket from step 40 makes that step needed by the store
+    assert cli.main(_args(["run", "prune-rate"], tmp_path, "--set", "ticket.step=40", "--scale", "quick")) == 0
+    tickets = len(list(tmp_path.glob("runs/*/done.json"))) - 2
+    # step 20 of the two dense runs, and steps 20 and 40 of every ticket (their last step, 60, stays)
+    assert _status(tmp_path, capsys)["prunable_checkpoints"]["files"] == 2 + 2 * tickets
+    assert cli.main(["status", str(tmp_path), "--prune-checkpoints"]) == 0
+    assert f"deleted {2 + 2 * tickets} intermediate weight checkpoints" in capsys.readouterr().out
+    steps = sorted({p.name for p in tmp_path.glob("runs/*/weights/*")})
+    assert steps == ["step-0000040.safetensors", "step-0000060.safetensors"]  # 40 only where a ticket needs it
+    assert _status(tmp_path, capsys)["prunable_checkpoints"]["files"] == 0
+    # what was kept still serves: the experiment reruns from the store without training
+    assert cli.main(_args(["run", "prune-rate"], tmp_path, "--set", "ticket.step=40", "--scale", "quick")) == 0

@@ -38,6 +38,49 @@ def run_state(run_dir: Path) -> dict[str, Any]:
     return {"state": "not started", "step": None}
 
 
+# Experiments whose analyses read every checkpoint of their runs (periodicity over training,
+# mask drift): the MLP's `tickets` (analysis/report.py). Filed under other configurations they
+# get a suffix (tickets@transformer) and no analysis reads them.
+READS_EVERY_CHECKPOINT = ("tickets",)
+
+
+def needed_checkpoints(root: Path) -> dict[str, set[int] | None]:
+    """run id -> the weight steps something in this store reads (None: all of them).
+
+    Needed: each run's last step (dead neurons, tickets at the default step), every step a
+    ticket or a late rewind in this store was made from (each run's spec.json says), and every
+    step of the runs the analyses read over training. Anything else is an intermediate
+    checkpoint that no experiment registered here needs.
+    """
+    need: dict[str, set[int] | None] = {}
+    for path in sorted((root / "experiments").glob("*.json")):
+        if path.stem in READS_EVERY_CHECKPOINT:
+            for row in json.loads(path.read_text()):
+                need[row["run_id"]] = None
+    for spec_path in (root / "runs").glob("*/spec.json"):
+        init = json.loads(spec_path.read_text()).get("init", {})
+        for src, step in ((init.get("mask") or {}).get("source"), (init.get("mask") or {}).get("step")), (
+            init.get("rewind_source"), init.get("rewind_step")
+        ):
+            if src and step is not None and need.get(src, set()) is not None:
+                need.setdefault(src, set()).add(int(step))
+    return need
+
+
+def prunable_checkpoints(root: str | Path) -> list[Path]:
+    """Weight files of finished runs that nothing in this store reads (see needed_checkpoints)."""
+    root = Path(root)
+    need = needed_checkpoints(root)
+    out = []
+    for run in sorted((root / "runs").iterdir()):
+        if not (run / "done.json").exists() or need.get(run.name, set()) is None:
+            continue
+        files = sorted((run / "weights").glob("step-*.safetensors"))
+        keep = need.get(run.name, set()) | {int(files[-1].stem[5:])} if files else set()
+        out += [f for f in files if int(f.stem[5:]) not in keep]
+    return out
+
+
 def store_status(root: str | Path) -> dict[str, Any]:
     root = Path(root)
     if not (root / "runs").is_dir():
@@ -60,8 +103,10 @@ def store_status(root: str | Path) -> dict[str, Any]:
         if f.is_file():
             kind = "weight checkpoints" if f.parent.name == "weights" else "resume points" if f.name.startswith("state") else "other"
             disk[kind] += _size(f)
+    prunable = prunable_checkpoints(root)
     return {
         "store": str(root),
+        "prunable_checkpoints": {"files": len(prunable), "bytes": sum(_size(f) for f in prunable)},
         "runs": dict(Counter(r["state"] for r in runs.values())),
         "experiments": experiments,
         "claims": {c["id"]: {True: "holds", False: "does not hold", None: "not run"}[c.get("holds")] for c in claims},
@@ -94,4 +139,22 @@ def format_status(st: dict[str, Any]) -> str:
         f"disk: {_mb(sum(d.values()))} = weight checkpoints {_mb(d['weight checkpoints'])} + "
         f"resume points of unfinished runs {_mb(d['resume points'])} + tables, figures and the rest {_mb(d['other'])}"
     )
+    p = st["prunable_checkpoints"]
+    if p["files"]:
+        lines.append(
+            f"of the weight checkpoints, {p['files']} files ({_mb(p['bytes'])}) are intermediate steps nothing in this "
+            f"store reads; `grokking-tickets status {st['store']} --prune-checkpoints` deletes them"
+        )
     return "\n".join(lines)
+
+
+def prune_checkpoints(root: str | Path) -> tuple[int, int]:
+    """Delete :func:`prunable_checkpoints` under the store's lock; (files, bytes) freed."""
+    from .store import file_lock
+
+    with file_lock(Path(root), "prune"):
+        files = prunable_checkpoints(root)
+        freed = sum(_size(f) for f in files)
+        for f in files:
+            f.unlink(missing_ok=True)
+    return len(files), freed
