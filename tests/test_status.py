@@ -82,3 +82,15 @@ def test_prune_deletes_only_checkpoints_nothing_reads(tmp_path, capsys):
     assert _status(tmp_path, capsys)["prunable_checkpoints"]["files"] == 0
     # what was kept still serves: the experiment reruns from the store without training
     assert cli.main(_args(["run", "prune-rate"], tmp_path, "--set", "ticket.step=40", "--scale", "quick")) == 0
+
+
+def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(population.Population, "step", lambda self: pytest.fail("the plan trained"))
+    (tmp_path / "runs").mkdir()
+    assert cli.main(["status", str(tmp_path), "--plan", "quick", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["reproduce_plan"]
+    # quick, seeds 0 and 1 for the MLP: tickets 4 runs, pai 8, ticket-timeline 6, prune-rate 10,
+    # the no-weight-decay grid 10, equal-params 2 (norm-control's 4 controls need the tickets'
+    # weights first); the transformer's tickets 4; MNIST's tickets 2 (seed 0). All 30k steps.
+    assert plan == {"scale": "quick", "runs": 46, "model_steps": 46 * 30000, "known": 46, "later": 4}
+    assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2

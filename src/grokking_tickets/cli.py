@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
     p.add_argument("out", help="the run store folder")
     p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.add_argument("--plan", metavar="SCALE", help="also say what `reproduce --scale SCALE` would still train here")
     p.add_argument(
         "--prune-checkpoints", action="store_true",
         help="delete the weight checkpoints nothing in the store reads (see README: Where the outputs go)",
@@ -206,12 +207,14 @@ def _resolve(args: argparse.Namespace):
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from .status import format_status, prune_checkpoints, store_status
+    from .status import format_status, prune_checkpoints, reproduce_plan, store_status
 
     if args.prune_checkpoints:
         n, freed = prune_checkpoints(args.out)
         print(f"deleted {n} intermediate weight checkpoints ({freed / 1e6:,.1f} MB)")
     st = store_status(args.out)
+    if args.plan:
+        st["reproduce_plan"] = reproduce_plan(args.out, args.plan)
     print(json.dumps(st, indent=2) if args.json else format_status(st))
 
 

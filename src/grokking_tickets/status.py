@@ -139,6 +139,14 @@ def format_status(st: dict[str, Any]) -> str:
         f"disk: {_mb(sum(d.values()))} = weight checkpoints {_mb(d['weight checkpoints'])} + "
         f"resume points of unfinished runs {_mb(d['resume points'])} + tables, figures and the rest {_mb(d['other'])}"
     )
+    if "reproduce_plan" in st:
+        r = st["reproduce_plan"]
+        lines.append(
+            f"reproduce --scale {r['scale']} would still train {r['runs']} of its {r['known']} runs known so far "
+            f"({r['model_steps']:,} model-steps)"
+            + (f", and {r['later']} more whose settings depend on runs not trained yet" if r["later"] else "")
+            + "; experiments that pick arms from results (the critical-rate search) add more"
+        )
     p = st["prunable_checkpoints"]
     if p["files"]:
         lines.append(
@@ -158,3 +166,32 @@ def prune_checkpoints(root: str | Path) -> tuple[int, int]:
         for f in files:
             f.unlink(missing_ok=True)
     return len(files), freed
+
+
+def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:
+    """What ``reproduce --scale SCALE --out ROOT`` would still train, found without training."""
+    import torch
+
+    from .experiments import EXPERIMENTS
+    from .experiments.base import PlanContext, _Planned
+    from .experiments.reproduce import plan_configs
+    from .experiments.run import SCALES, experiment_label
+    from .store import Store
+
+    if scale not in SCALES:
+        raise UserError(f"--plan must be one of {', '.join(SCALES)}; got {scale!r}")
+    store = Store(root)
+    planned: dict[str, Any] = {}
+    unknown = 0
+    for _, cfg, names in plan_configs(scale):
+        for name in names:
+            ctx = PlanContext(cfg, store, torch.device("cpu"), experiment_label(name, cfg), scale, progress=False)
+            try:
+                EXPERIMENTS[name].run(ctx)
+            except _Planned:
+                pass
+            planned.update(ctx.planned)
+            unknown += ctx.unknown
+    todo = {rid: spec for rid, spec in planned.items() if not store.is_done(rid)}
+    steps = sum(spec.train.steps - (run_state(store.run_dir(rid))["step"] or 0) for rid, spec in todo.items())
+    return {"scale": scale, "runs": len(todo), "model_steps": steps, "known": len(planned), "later": unknown}

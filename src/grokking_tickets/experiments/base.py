@@ -189,3 +189,31 @@ class ExperimentResult:
     figure: str | None = None
     table: pd.DataFrame | None = None
     notes: dict[str, Any] | None = None  # numbers an experiment reports beside its claims
+
+
+class _Planned(Exception):
+    """Raised by :class:`PlanContext` where the experiment would start training."""
+
+
+@dataclass
+class PlanContext(Context):
+    """A Context that trains nothing: it records the runs an experiment's first training call
+    would train, then stops the experiment. Runs whose identity depends on weights not yet
+    trained (norm-matched controls measure the ticket's norm) are counted as ``unknown``;
+    experiments that choose later arms from results (the critical-rate search) plan only
+    their first stage."""
+
+    planned: dict = field(default_factory=dict)  # run id -> RunSpec
+    unknown: int = 0
+
+    def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]]:
+        by_name = {a.name: a for a in arms}
+        self._check_checkpoints(arms, by_name)
+        for arm in arms:
+            for seed in seeds or self.seeds:
+                try:
+                    for spec in [*self.imp_chain(arm, seed, by_name), self.spec(arm, seed, by_name)]:
+                        self.planned[spec.run_id] = spec
+                except UserError:  # needs the weights of a run that is not trained yet
+                    self.unknown += 1
+        raise _Planned

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ..analysis.report import run_analyses
-from ..config import MAX_SEEDS, apply_overrides, load_preset
+from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
 from ..progress import duration
 from ..report.claims import merge_claims
 from ..report.writer import write_reports
@@ -37,6 +37,25 @@ PLAN = {
 }
 
 
+def plan_configs(
+    scale: str, seeds: str | None = None, mnist_dir: str | None = None, max_seeds: int = MAX_SEEDS
+) -> list[tuple[str, Config, tuple[str, ...]]]:
+    """(preset, its resolved config at this scale, its experiments), in the order reproduce runs them."""
+    out = []
+    for preset, overrides, plan_seeds, names in PLAN[scale]:
+        over = list(overrides)
+        if mnist_dir and preset.startswith("mnist"):
+            over.append(f"task.data_dir={json.dumps(mnist_dir)}")  # a TOML string
+        cfg = apply_overrides(load_preset(preset), over)
+        if seeds is not None:
+            cfg = from_dict({"seeds": parse_seeds(seeds, max_seeds)}, cfg)
+        cfg = scaled(cfg, scale, seeds is not None)
+        if plan_seeds is not None and seeds is None:
+            cfg = from_dict({"seeds": list(plan_seeds)}, cfg)
+        out.append((preset, cfg, names))
+    return out
+
+
 def reproduce(
     scale: str,
     out: str | Path,
@@ -48,8 +67,6 @@ def reproduce(
     ray_address: str | None = None,
     max_seeds: int = MAX_SEEDS,
 ):
-    from ..config import from_dict, parse_seeds
-
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
@@ -58,16 +75,7 @@ def reproduce(
 
         check_mnist_source(mnist_dir)  # MNIST comes last: a missing data set must fail first
     done, total = 0, sum(len(names) for *_, names in PLAN[scale])
-    for preset, overrides, plan_seeds, names in PLAN[scale]:
-        over = list(overrides)
-        if mnist_dir and preset.startswith("mnist"):
-            over.append(f"task.data_dir={json.dumps(mnist_dir)}")  # a TOML string
-        cfg = apply_overrides(load_preset(preset), over)
-        if seeds is not None:
-            cfg = from_dict({"seeds": parse_seeds(seeds, max_seeds)}, cfg)  # before the first run trains
-        cfg = scaled(cfg, scale, seeds is not None)
-        if plan_seeds is not None and seeds is None:
-            cfg = from_dict({"seeds": list(plan_seeds)}, cfg)
+    for preset, cfg, names in plan_configs(scale, seeds, mnist_dir, max_seeds):  # seeds checked before training
         settings[preset] = cfg.to_dict()
         for name in names:
             done += 1

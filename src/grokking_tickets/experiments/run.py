@@ -31,14 +31,17 @@ def scaled(cfg: Config, scale: str, seeds_given: bool) -> Config:
     return cfg
 
 
+def experiment_label(name: str, cfg: Config) -> str:
+    """Experiments on other models get their own registry, figure and claim ids (tickets@transformer)."""
+    return name if cfg.model.name == "mlp" else f"{name}@{cfg.model.name}"
+
+
 def run_experiment(
     name: str, cfg: Config, scale: str, out: str | Path, device, progress: bool = True, executor: str = "local", ray_address: str | None = None
 ) -> ExperimentResult:
     if name not in EXPERIMENTS:
         raise UserError(f"unknown experiment {name!r}; valid experiments: {', '.join(EXPERIMENTS)}")
-    # experiments on other models get their own registry, figure and claim ids (tickets@transformer)
-    label = name if cfg.model.name == "mlp" else f"{name}@{cfg.model.name}"
-    ctx = Context(cfg, Store(out), device, label, scale, progress, executor, ray_address)
+    ctx = Context(cfg, Store(out), device, experiment_label(name, cfg), scale, progress, executor, ray_address)
     result = EXPERIMENTS[name].run(ctx)
     if cfg.model.name != "mlp":  # C2/C3 are the other models' own claims; the rest are extra tests
         for c in result.claims:
