@@ -1,6 +1,29 @@
+from collections.abc import Callable
+
 import pytest
 
 from grokking_tickets.config import Config, from_dict
+from grokking_tickets.train import population
+
+
+class Crash(Exception):
+    """What a crashed training raises in the tests."""
+
+
+def crash_at_step(monkeypatch: pytest.MonkeyPatch, step: int, train: Callable[[], object]) -> None:
+    """Run ``train`` until any population reaches ``step``, die there as a crash would (resume
+    points saved before it stay), then restore normal training."""
+    real_step = population.Population.step
+
+    def crashing(self):
+        if self.step_count == step:
+            raise Crash
+        real_step(self)
+
+    monkeypatch.setattr(population.Population, "step", crashing)
+    with pytest.raises(Crash):
+        train()
+    monkeypatch.setattr(population.Population, "step", real_step)
 
 
 @pytest.fixture

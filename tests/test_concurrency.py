@@ -35,16 +35,20 @@ def _merge_many(path: str, worker: int, n: int) -> None:
         merge_claims(Path(path), [{"id": f"C{100 * worker + i}", "holds": True}])
 
 
-def test_concurrent_claim_merges_lose_no_row(tmp_path):
-    path = tmp_path / "claims.json"
-    ctx = mp.get_context("spawn")  # real, separate processes
-    procs = [ctx.Process(target=_merge_many, args=(str(path), w, 25)) for w in range(4)]
+def _in_processes(target, path: Path, n: int = 4) -> None:
+    """``target(path, worker, 25)`` in ``n`` real, separate processes at once."""
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=target, args=(str(path), w, 25)) for w in range(n)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
     assert all(p.exitcode == 0 for p in procs)
-    assert len(json.loads(path.read_text())) == 100
+
+
+def test_concurrent_claim_merges_lose_no_row(tmp_path):
+    _in_processes(_merge_many, tmp_path / "claims.json")
+    assert len(json.loads((tmp_path / "claims.json").read_text())) == 100
 
 
 def _register_many(root: str, worker: int, n: int) -> None:
@@ -56,11 +60,5 @@ def _register_many(root: str, worker: int, n: int) -> None:
 
 
 def test_concurrent_registrations_lose_no_row(tmp_path):
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_register_many, args=(str(tmp_path), w, 25)) for w in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert all(p.exitcode == 0 for p in procs)
+    _in_processes(_register_many, tmp_path)
     assert len(json.loads((tmp_path / "experiments" / "exp.json").read_text())) == 100

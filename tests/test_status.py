@@ -4,15 +4,12 @@ import json
 
 import pytest
 
+from conftest import crash_at_step
 from grokking_tickets import cli
 from grokking_tickets.train import population
 
 TINY = ["task.p=11", "model.d_emb=16", "model.d_hidden=8", "train.steps=60", "train.eval_every=10",
         "train.checkpoint_every=20"]  # fmt: skip
-
-
-class _Crash(Exception):
-    pass
 
 
 def _args(command, out, *extra):
@@ -26,17 +23,7 @@ def _status(out, capsys) -> dict:
 
 
 def test_status_of_an_interrupted_then_finished_store(tmp_path, monkeypatch, capsys):
-    real_step = population.Population.step
-
-    def crashing(self):
-        if self.step_count == 47:
-            raise _Crash
-        real_step(self)
-
-    monkeypatch.setattr(population.Population, "step", crashing)
-    with pytest.raises(_Crash):
-        cli.main(_args(["train"], tmp_path))
-    monkeypatch.setattr(population.Population, "step", real_step)
+    crash_at_step(monkeypatch, 47, lambda: cli.main(_args(["train"], tmp_path)))
 
     st = _status(tmp_path, capsys)
     assert st["runs"] == {"resumable": 2}

@@ -15,6 +15,7 @@ from grokking_tickets.spec import RunSpec
 from grokking_tickets.store import SUMMARY_COLUMNS, Store, load_tensors
 from grokking_tickets.errors import UserError
 from grokking_tickets.train import population
+from conftest import crash_at_step
 
 
 def _specs(cfg):
@@ -72,23 +73,9 @@ def test_rerun_skips_finished_runs(tiny_cfg, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(first, again)
 
 
-class _Crash(Exception):
-    pass
-
-
 def _crash_at_step_47(cfg, out, monkeypatch):
     """Train until step 47 (resume points at 20 and 40 exist), then die as a crash would."""
-    real_step = population.Population.step
-
-    def crashing(self):
-        if self.step_count == 47:
-            raise _Crash
-        real_step(self)
-
-    monkeypatch.setattr(population.Population, "step", crashing)
-    with pytest.raises(_Crash):
-        _train(cfg, out)
-    monkeypatch.setattr(population.Population, "step", real_step)
+    crash_at_step(monkeypatch, 47, lambda: _train(cfg, out))
 
 
 def test_interrupted_run_resumes_to_identical_numbers(tiny_cfg, tmp_path, monkeypatch):
