@@ -28,6 +28,7 @@ def run_cli(*args, **kw):
         (["run", "tickets", "--set", "ticket.step=2500"], "dense weights at step 2,500"),
         (["run", "tickets", "--set", "ticket.rewind_step=500"], "(ticket.rewind_step=500)"),
         (["run", "ticket-timeline", "--set", "train.steps=20000"], "arm 'ticket@28000'"),
+        (["run", "ticket-timeline", "--set", "ticket.rewind_step=500"], "ticket@2000' of ticket-timeline (ticket.rewind_step=500)"),
         (["run", "norm-control", "--set", "train.steps=20000"], "(ticket.step=30000)"),
         (["reproduce", "--mnist-dir", "/nonexistent"], "MNIST directory /nonexistent does not exist"),
         (["train", "--set", "task.train_frac=0.01", "--set", "task.p=5"], "leaves an empty train or test set"),

@@ -104,7 +104,6 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
     data = build_dataset(cfg.task)
     model = build_model(cfg.model, data)
     members = [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(K)]
-    _sync(device)
     pop = Population(model, data, cfg.optim, members, cfg.train.loss, device)
     buf = []
     for _ in range(3):  # warm-up: allocator, Adam state

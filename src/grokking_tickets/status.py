@@ -15,6 +15,7 @@ from typing import Any
 from safetensors import safe_open
 
 from .errors import UserError
+from .store import Store, file_lock
 
 
 def _size(path: Path) -> int:
@@ -158,8 +159,6 @@ def format_status(st: dict[str, Any]) -> str:
 
 def prune_checkpoints(root: str | Path) -> tuple[int, int]:
     """Delete :func:`prunable_checkpoints` under the store's lock; (files, bytes) freed."""
-    from .store import file_lock
-
     with file_lock(Path(root), "prune"):
         files = prunable_checkpoints(root)
         freed = sum(_size(f) for f in files)
@@ -176,7 +175,6 @@ def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:
     from .experiments.base import PlanContext, _Planned
     from .experiments.reproduce import plan_configs
     from .experiments.run import SCALES, experiment_label
-    from .store import Store
 
     if scale not in SCALES:
         raise UserError(f"--plan must be one of {', '.join(SCALES)}; got {scale!r}")

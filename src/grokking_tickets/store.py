@@ -25,9 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .errors import UserError
+from .files import atomic_write
 from .spec import RunSpec
 from .train.grokking import grokking_times
 from .train.population import METRICS
@@ -46,25 +45,6 @@ SUMMARY_COLUMNS = [
     "run_id", "experiment", "arm", "seed", "steps", "t_mem", "t_gen", "tau",
     "final_train_acc", "final_test_acc", "density", "weight_decay", "status",
 ]  # fmt: skip
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # read once: mkstemp makes 0600 files, and outputs should honour the umask
-
-
-def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def file_lock(lock_dir: Path, name: str) -> FileLock:

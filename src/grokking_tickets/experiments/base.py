@@ -162,7 +162,8 @@ class Context:
                 points.append(("ticket.rewind_step", t.rewind_step))
             for key, step in points:
                 if step > src.steps or (step % src.checkpoint_every and step != src.steps):
-                    where = f"arm {arm.name!r} of {self.experiment}" + (f" ({key}={step})" if arm.ticket_step is None else "")
+                    named = key != "ticket.step" or arm.ticket_step is None  # the arm's own step is in its name
+                    where = f"arm {arm.name!r} of {self.experiment}" + (f" ({key}={step})" if named else "")
                     raise UserError(
                         f"{where} needs the dense weights at step {step:,}, which the dense run never saves: "
                         f"it trains train.steps={src.steps:,} and saves every train.checkpoint_every="

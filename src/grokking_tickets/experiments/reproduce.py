@@ -70,12 +70,14 @@ def reproduce(
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
-    if any(preset.startswith("mnist") for preset, *_ in PLAN[scale]):
-        from ..tasks.mnist_data import check_mnist_source
+    configs = plan_configs(scale, seeds, mnist_dir, max_seeds)  # bad seeds are refused here, before training
+    for _, cfg, _ in configs:
+        if cfg.task.name == "mnist":  # MNIST comes last: a missing data set must fail first
+            from ..tasks.mnist_data import check_mnist_source
 
-        check_mnist_source(mnist_dir)  # MNIST comes last: a missing data set must fail first
-    done, total = 0, sum(len(names) for *_, names in PLAN[scale])
-    for preset, cfg, names in plan_configs(scale, seeds, mnist_dir, max_seeds):  # seeds checked before training
+            check_mnist_source(cfg.task.data_dir or None)
+    done, total = 0, sum(len(names) for *_, names in configs)
+    for preset, cfg, names in configs:
         settings[preset] = cfg.to_dict()
         for name in names:
             done += 1

@@ -58,8 +58,7 @@ class ModularMLP:
         X, _ = prep
         P = bmm(params["W_in"], params["W_emb"])  # [K, H, p]
         Q = bmm(params["W_unemb"], params["W_out"])  # [K, C, H]
-        K, H, p = P.shape
-        return bmm(Q, (P.reshape(K * H, p) @ X).view(K, H, -1).relu_())
+        return bmm(Q, _hidden(P, X))
 
     def grads(
         self,
@@ -73,7 +72,7 @@ class ModularMLP:
         P = bmm(Wi, We)  # [K, H, p]
         Q = bmm(Wu, Wo)  # [K, C, H]
         K, H, p = P.shape
-        h = (P.reshape(K * H, p) @ X).view(K, H, -1).relu_()  # [K, H, N], one GEMM for all members
+        h = _hidden(P, X)  # [K, H, N]
         G = loss_grad(bmm(Q, h), y)  # [K, C, N]
         dQ = bmm(G, h.transpose(1, 2))  # [K, C, H]
         # ReLU backward: keep dh where h > 0 (h > 0 exactly where the pre-activation is > 0)
@@ -96,6 +95,12 @@ class ModularMLP:
         x = torch.ones(self.p, dtype=params["W_emb"].dtype)
         h = (params["W_in"] @ (params["W_emb"] @ x)).relu()
         return (params["W_unemb"] @ (params["W_out"] @ h)).sum()
+
+
+def _hidden(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """ReLU(P X): [K, H, p], [p, N] -> [K, H, N], one GEMM for all members (see models/ops.py)."""
+    K, H, p = P.shape
+    return (P.reshape(K * H, p) @ X).view(K, H, -1).relu_()
 
 
 def plain_logits(params: Params, x: torch.Tensor) -> torch.Tensor:

