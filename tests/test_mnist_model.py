@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from grokking_tickets.config import ModelConfig, TaskConfig, from_dict
-from grokking_tickets.models.mnist_mlp import MnistMLP, plain_logits
+from grokking_tickets.models.mnist_mlp import MnistMLP
 from grokking_tickets.tasks.mnist_data import find_mnist_file
 from grokking_tickets.train.loss import mse_grad, mse_loss
 
@@ -16,14 +16,14 @@ def test_forward_and_gradients_equal_the_plain_model(bias):
     theta = {k: (v + 0.1 * torch.randn(v.shape, generator=gen)).double() for k, v in model.init(1).items()}
     batch = {k: v.unsqueeze(0) for k, v in theta.items()}
     XT = model.prepare(x)
-    torch.testing.assert_close(model.logits(batch, XT)[0].T, plain_logits(theta, x))
+    torch.testing.assert_close(model.logits(batch, XT)[0].T, model.forward(theta, x))
     grads = model.grads(batch, XT, y, mse_grad)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
-    torch.nn.functional.mse_loss(plain_logits(leaves, x), torch.nn.functional.one_hot(y, 10).double()).backward()
+    torch.nn.functional.mse_loss(model.forward(leaves, x), torch.nn.functional.one_hot(y, 10).double()).backward()
     for k in leaves:
         torch.testing.assert_close(grads[k][0], leaves[k].grad)
     assert mse_loss(model.logits(batch, XT), y)[0].item() == pytest.approx(
-        torch.nn.functional.mse_loss(plain_logits(theta, x), torch.nn.functional.one_hot(y, 10).double()).item()
+        torch.nn.functional.mse_loss(model.forward(theta, x), torch.nn.functional.one_hot(y, 10).double()).item()
     )
 
 
@@ -66,3 +66,34 @@ def test_mnist_tickets_end_to_end(tmp_path):
     )
     res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
     assert res.claims[0]["id"] == "C3"
+
+
+def test_dense_mlp_with_two_layers_of_d_hidden_is_the_mnist_mlp():
+    """The MNIST MLP is the dense-input MLP with widths (d_hidden, d_hidden): same θ0, same function
+    (to rounding: its first layer is one folded GEMM, the general model's a batched one)."""
+    from grokking_tickets.models.dense_mlp import DenseMLP
+
+    mnist = MnistMLP(ModelConfig(name="mnist-mlp", d_hidden=200, init_scale=8.0), 784, 10)
+    dense = DenseMLP(ModelConfig(name="dense-mlp", widths=(200, 200), init_scale=8.0), 784, 10)
+    theta = mnist.init(3)
+    assert dense.names == mnist.names and all(torch.equal(theta[k], v) for k, v in dense.init(3).items())
+    x = torch.rand(40, 784, generator=torch.Generator().manual_seed(0))
+    batch = {k: v.unsqueeze(0) for k, v in theta.items()}
+    torch.testing.assert_close(dense.logits(batch, dense.prepare(x)), mnist.logits(batch, mnist.prepare(x)))
+
+
+@pytest.mark.parametrize("widths", [(7,), (12, 9, 5)])
+def test_dense_mlp_of_any_depth_has_autograd_gradients(widths):
+    from grokking_tickets.models.dense_mlp import DenseMLP
+
+    model = DenseMLP(ModelConfig(name="dense-mlp", widths=widths, bias=True), 6, 3)
+    assert model.shapes()["W1"] == (widths[0], 6) and model.shapes()[f"W{len(widths) + 1}"] == (3, widths[-1])
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(30, 6, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (30,), generator=gen)
+    theta = {k: (v + 0.1 * torch.randn(v.shape, generator=gen)).double() for k, v in model.init(0).items()}
+    grads = model.grads({k: v.unsqueeze(0) for k, v in theta.items()}, model.prepare(x), y, mse_grad)
+    leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
+    torch.nn.functional.mse_loss(model.forward(leaves, x), torch.nn.functional.one_hot(y, 3).double()).backward()
+    for k in leaves:
+        torch.testing.assert_close(grads[k][0], leaves[k].grad)

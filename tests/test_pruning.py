@@ -5,7 +5,9 @@ import torch
 
 from grokking_tickets.config import ModelConfig, TaskConfig
 from grokking_tickets.models.mlp import ModularMLP
-from grokking_tickets.pruning import scores as S
+from grokking_tickets.pruning.scorers.grasp import grasp
+from grokking_tickets.pruning.scorers.snip import snip
+from grokking_tickets.pruning.scorers.synflow import synflow
 from grokking_tickets.pruning.controls import lp_norm, norm_ratio
 from grokking_tickets.pruning.masks import mask_from_scores, n_pruned
 from grokking_tickets.tasks import build_dataset
@@ -95,7 +97,7 @@ def test_snip_is_abs_grad_times_weight():
     model, theta, data = _tiny()
     theta64 = {k: v.double() for k, v in theta.items()}
     g = _fd_grad(model, theta64, data)
-    got = S.snip(model, theta, data)
+    got = snip(model, theta, data)
     for k in theta:
         torch.testing.assert_close(got[k].double(), (g[k] * theta64[k]).abs(), rtol=1e-4, atol=1e-7)
 
@@ -107,7 +109,7 @@ def test_grasp_is_weight_times_hessian_gradient():
     eps = 1e-4  # Hg by finite differences of the gradient along g
     gp = _fd_grad(model, {k: theta64[k] + eps * g[k] for k in theta}, data)
     gm = _fd_grad(model, {k: theta64[k] - eps * g[k] for k in theta}, data)
-    got = S.grasp(model, theta, data)
+    got = grasp(model, theta, data)
     for k in theta:
         hg = (gp[k] - gm[k]) / (2 * eps)
         torch.testing.assert_close(got[k].double(), theta64[k] * hg, rtol=2e-3, atol=1e-6)
@@ -118,7 +120,7 @@ def test_synflow_one_round_is_the_closed_form():
     (1ᵀ|Wu||Wo||Wi|)_i · |We[i, j]|, and for Wu[c, i] it is |Wu[c, i]| · (|Wo||Wi||We|1)_i."""
     model, theta, _ = _tiny()
     A = {k: v.double().abs() for k, v in theta.items()}
-    got = S.synflow(model, theta, rate=0.0, rounds=1)
+    got = synflow(model, theta, rate=0.0, rounds=1)
     left = torch.ones(5, dtype=torch.float64) @ A["W_unemb"] @ A["W_out"] @ A["W_in"]  # [d]
     torch.testing.assert_close(got["W_emb"], left[:, None] * A["W_emb"])
     right = A["W_out"] @ A["W_in"] @ A["W_emb"] @ torch.ones(5, dtype=torch.float64)  # [d]
@@ -127,7 +129,7 @@ def test_synflow_one_round_is_the_closed_form():
 
 def test_synflow_prunes_iteratively_to_the_exact_rate():
     model, theta, _ = _tiny()
-    sc = S.synflow(model, theta, rate=0.7, rounds=10)
+    sc = synflow(model, theta, rate=0.7, rounds=10)
     mask = mask_from_scores(sc, 0.7)
     n = sum(v.numel() for v in theta.values())
     assert sum(int((~m).sum()) for m in mask.values()) == n_pruned(0.7, n)

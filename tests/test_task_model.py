@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from grokking_tickets.config import Config, ModelConfig, TaskConfig
-from grokking_tickets.models.mlp import ModularMLP, plain_logits
+from grokking_tickets.models.mlp import ModularMLP
 from grokking_tickets.tasks import build_dataset
 from grokking_tickets.tasks.modular import all_pairs
 from grokking_tickets.train.loss import ce_grad, ce_loss
@@ -60,7 +60,7 @@ def test_factorized_forward_equals_plain_forward():
     params = _member(model, 3)
     prep = tuple(t.double() for t in model.prepare(data.test_x))
     fast = model.logits(params, prep)[0].T  # [N, C]
-    plain = plain_logits({k: v[0] for k, v in params.items()}, data.test_x)
+    plain = model.forward({k: v[0] for k, v in params.items()}, data.test_x)
     torch.testing.assert_close(fast, plain, rtol=1e-10, atol=1e-10)
 
 
@@ -72,7 +72,7 @@ def test_hand_written_gradients_equal_autograd():
     prep = tuple(t.double() for t in model.prepare(data.train_x))
     grads = model.grads(params, prep, data.train_y, ce_grad)
     leaves = {k: v[0].clone().requires_grad_() for k, v in params.items()}
-    loss = torch.nn.functional.cross_entropy(plain_logits(leaves, data.train_x), data.train_y)
+    loss = torch.nn.functional.cross_entropy(model.forward(leaves, data.train_x), data.train_y)
     loss.backward()
     for k in leaves:
         torch.testing.assert_close(grads[k][0], leaves[k].grad, rtol=1e-9, atol=1e-12)

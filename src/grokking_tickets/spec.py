@@ -21,14 +21,12 @@ from .config import Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
 SCHEMA = 1
 
 
-MASK_METHODS = ("magnitude", "random", "snip", "grasp", "synflow")
-
 
 @dataclass(frozen=True)
 class MaskSpec:
     """How a run's mask is made. Magnitude masks score a dense run's weights at a step."""
 
-    method: str  # one of MASK_METHODS
+    method: str  # a pruning method: a name in pruning.SCORERS
     rate: float  # fraction pruned
     scope: str = "global"  # 'global' or 'layer'
     source: str | None = None  # magnitude: id of the run whose weights are scored

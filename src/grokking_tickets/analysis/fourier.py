@@ -15,12 +15,14 @@ import math
 
 import torch
 
+from ..models.mlp import ModularMLP
+
 Params = dict[str, torch.Tensor]
 
 
 def neuron_spectra(weights: Params) -> torch.Tensor:
     """[H, F] non-DC power per neuron and frequency (F = p // 2), float64."""
-    P = weights["W_in"].double() @ weights["W_emb"].double()  # [H, p]
+    P = ModularMLP.input_table(weights, torch.float64)  # [H, p]
     power = torch.fft.rfft(P, dim=1).abs().square()  # [H, p//2 + 1]
     return power[:, 1:]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from ..models.mlp import ModularMLP
 from ..pruning.masks import mask_from_scores
-from ..pruning.scores import magnitude
+from ..pruning.scorers.magnitude import magnitude
 
 Params = dict[str, torch.Tensor]
 
@@ -32,6 +33,6 @@ def mask_drift(weights_by_step: dict[int, Params], rate: float, scope: str = "gl
 
 def dead_neurons(weights: Params, x: torch.Tensor) -> int:
     """Hidden units of the modular MLP that are zero on every input pair in x ([N, 2])."""
-    P = weights["W_in"] @ weights["W_emb"]  # [H, p]
+    P = ModularMLP.input_table(weights)  # [H, p]
     pre = P[:, x[:, 0]] + P[:, x[:, 1]]  # [H, N]
     return int((pre <= 0).all(1).sum())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from ..pruning import SCORERS
 from ..report.claims import arm_tgen, claim, fmt_tgen
 from ..report.figures import accuracy_curves, save
 from .base import Arm, Context, ExperimentResult
@@ -13,7 +14,7 @@ ALL_METHODS = ("random", "snip", "grasp", "synflow")
 
 def run(ctx: Context) -> ExperimentResult:
     model = ctx.model(ctx.spec(Arm("base"), ctx.seeds[0], {}))
-    methods = tuple(m for m in ALL_METHODS if m != "synflow" or model.supports_synflow)
+    methods = tuple(m for m in ALL_METHODS if SCORERS[m].applies_to(model))
     arms = [Arm("base"), Arm("ticket", mask="magnitude")] + [Arm(m, mask=m) for m in methods]
     ctx.train_arms(arms)
     summary, metrics = ctx.results()

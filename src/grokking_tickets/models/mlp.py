@@ -13,36 +13,48 @@ The backward pass is written out by hand: six small matmuls, no autograd bookkee
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
-from ..config import ModelConfig
+from .base import MODELS, LossGrad, Model, Params
 from .ops import bmm
 
-Params = dict[str, torch.Tensor]
+if TYPE_CHECKING:
+    from ..config import ModelConfig
+    from ..tasks.base import Dataset
 
 
-class ModularMLP:
+@MODELS.register
+class ModularMLP(Model):
+    name = "mlp"
+    input_kind = "tokens"
+    config_fields = ("d_emb", "d_hidden", "init_scale")
     names = ("W_emb", "W_in", "W_out", "W_unemb")
-    supports_synflow = True
 
     def __init__(self, cfg: ModelConfig, n_tokens: int, n_classes: int):
         self.cfg, self.p, self.C = cfg, n_tokens, n_classes
+
+    @classmethod
+    def for_data(cls, cfg: ModelConfig, data: Dataset) -> ModularMLP:
+        return cls(cfg, data.n_tokens, data.n_classes)
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         d, H = self.cfg.d_emb, self.cfg.d_hidden
         return {"W_emb": (d, self.p), "W_in": (H, d), "W_out": (d, H), "W_unemb": (self.C, d)}
 
-    def init(self, seed: int) -> Params:
-        """θ0 of one member: each matrix ~ N(0, κ/√fan_in), drawn in a fixed order on the CPU."""
-        gen = torch.Generator().manual_seed(seed)
-        out = {}
-        for name, shape in self.shapes().items():
-            std = self.cfg.init_scale / math.sqrt(shape[1])
-            out[name] = torch.randn(shape, generator=gen) * std
-        return out
+    def forward(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """The paper's network for one member, as written: [N, 2] token pairs -> [N, C]."""
+        onehot = torch.nn.functional.one_hot(x, self.p).to(params["W_emb"].dtype)  # [N, 2, p]
+        E = onehot[:, 0] @ params["W_emb"].T + onehot[:, 1] @ params["W_emb"].T  # [N, d]
+        h = (E @ params["W_in"].T).relu()  # [N, H]
+        return h @ params["W_out"].T @ params["W_unemb"].T  # [N, C]
+
+    @staticmethod
+    def input_table(weights: Params, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """P = W_in · W_emb [H, p] of one member (no K axis), in ``dtype`` (default: the weights'):
+        neuron j's input from token t is P[j, t]. What the analyses read (periodicity, dead neurons)."""
+        return weights["W_in"].to(dtype) @ weights["W_emb"].to(dtype)
 
     def prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Token pairs [N, 2] -> X = onehot(a) + onehot(b) as [p, N] and its transpose [N, p]."""
@@ -65,8 +77,9 @@ class ModularMLP:
         params: Params,
         prep: tuple[torch.Tensor, torch.Tensor],
         y: torch.Tensor,
-        loss_grad: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        loss_grad: LossGrad,
     ) -> Params:
+        """The hand-written backward pass through P and Q (the fast path; tests hold it to autograd)."""
         X, XT = prep
         We, Wi, Wo, Wu = (params[n] for n in self.names)
         P = bmm(Wi, We)  # [K, H, p]
@@ -85,7 +98,6 @@ class ModularMLP:
             "W_unemb": bmm(dQ, Wo.transpose(1, 2)),  # [K, C, d]
         }
 
-
     def synflow_objective(self, params: Params) -> torch.Tensor:
         """SynFlow's R = 1ᵀ f(1) for one member's (non-negative) weights, no K axis.
 
@@ -102,12 +114,3 @@ def _hidden(P: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
     K, H, p = P.shape
     return (P.reshape(K * H, p) @ X).view(K, H, -1).relu_()
 
-
-def plain_logits(params: Params, x: torch.Tensor) -> torch.Tensor:
-    """The textbook forward pass of one member (no factorization): [N, 2] -> [N, C].
-
-    Used by the tests (the fast path must equal it) and by the benchmark's reference loop.
-    """
-    E = params["W_emb"].T[x[:, 0]] + params["W_emb"].T[x[:, 1]]  # [N, d]
-    h = (E @ params["W_in"].T).relu()  # [N, H]
-    return h @ params["W_out"].T @ params["W_unemb"].T  # [N, C]

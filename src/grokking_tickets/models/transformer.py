@@ -15,24 +15,31 @@ quantity before the MLP's nonlinearity is a table over the V tokens:
     pre = (W_in W_E)[:, last] + Σ_t α_t (W_in OV)[:, tok_t]          (α = softmax over positions)
     logits = (W_U W_E)[:, last] + Σ_t α_t (W_U OV)[:, tok_t] + (W_U W_out) ReLU(pre)
 
-so the only per-example matmul is (W_U W_out)·ReLU(pre). The function is the plain forward
-pass's, rearranged; a test checks that they agree. Gradients come from autograd.
+so the only per-example matmul is (W_U W_out)·ReLU(pre). The function is ``forward``'s (the
+textbook pass), rearranged; the tests hold it to ``forward`` over training trajectories.
+Gradients come from autograd (the contract's default ``grads``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 
-from ..config import ModelConfig
+from .base import MODELS, Model, Params
 from .ops import bmm
 
-Params = dict[str, torch.Tensor]
+if TYPE_CHECKING:
+    from ..config import ModelConfig
+    from ..tasks.base import Dataset
 
 
-class ModularTransformer:
+@MODELS.register
+class ModularTransformer(Model):
+    name = "transformer"
+    input_kind = "tokens"
+    config_fields = ("d_model", "d_mlp", "eq_token", "init_scale")
     names = ("W_E", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U")
 
     def __init__(self, cfg: ModelConfig, n_tokens: int, n_classes: int):
@@ -40,20 +47,16 @@ class ModularTransformer:
         self.p = n_tokens
         self.V = n_tokens + (1 if cfg.eq_token else 0)  # '=' is token p
 
+    @classmethod
+    def for_data(cls, cfg: ModelConfig, data: Dataset) -> ModularTransformer:
+        return cls(cfg, data.n_tokens, data.n_classes)
+
     def shapes(self) -> dict[str, tuple[int, ...]]:
         d, m = self.cfg.d_model, self.cfg.d_mlp
         return {
             "W_E": (d, self.V), "W_Q": (d, d), "W_K": (d, d), "W_V": (d, d), "W_O": (d, d),
             "W_in": (m, d), "W_out": (d, m), "W_U": (self.C, d),
         }  # fmt: skip
-
-    def init(self, seed: int) -> Params:
-        """θ0 of one member: each matrix ~ N(0, κ/√fan_in), drawn in a fixed order on the CPU."""
-        gen = torch.Generator().manual_seed(seed)
-        out = {}
-        for name, shape in self.shapes().items():
-            out[name] = torch.randn(shape, generator=gen) * (self.cfg.init_scale / math.sqrt(shape[1]))
-        return out
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """[N, 2] pairs -> [N, T] token ids (T = 3 with the '=' token)."""
@@ -95,33 +98,15 @@ class ModularTransformer:
             out = out + w * U_OV.index_select(1, tok[:, t])
         return (out + bmm(pre.relu(), U_outT)).transpose(1, 2)  # [K, C, N] (a view)
 
-    def grads(
-        self,
-        params: Params,
-        prep: torch.Tensor,
-        y: torch.Tensor,
-        loss_grad: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    ) -> Params:
-        leaves = {n: params[n].detach().requires_grad_() for n in self.names}  # aliases, no copy
-        with torch.enable_grad():
-            logits = self.logits(leaves, prep)
-            G = loss_grad(logits.detach().clone(memory_format=torch.contiguous_format), y)
-            grads = torch.autograd.grad(logits, [leaves[n] for n in self.names], grad_outputs=G)
-        return dict(zip(self.names, grads))
-
-    # SynFlow's data-free objective needs a network that is linear in |θ| for a positive input;
-    # softmax attention is not, so the `pai` experiment leaves SynFlow out for the transformer.
-    supports_synflow = False
-
-
-def plain_logits(params: Params, tok: torch.Tensor) -> torch.Tensor:
-    """The textbook forward pass of one member: [N, T] tokens -> [N, C]. For tests and the bench."""
-    d = params["W_Q"].shape[0]
-    x = params["W_E"].T[tok]  # [N, T, d]
-    q, k, v = x @ params["W_Q"].T, x @ params["W_K"].T, x @ params["W_V"].T  # [N, T, d]
-    T = tok.shape[1]
-    causal = torch.ones(T, T, dtype=torch.bool, device=tok.device).tril()
-    scores = (q @ k.transpose(1, 2) / math.sqrt(d)).masked_fill(~causal, float("-inf"))  # [N, T, T]
-    x = x + scores.softmax(-1) @ v @ params["W_O"].T
-    x = x + (x @ params["W_in"].T).relu() @ params["W_out"].T
-    return x[:, -1] @ params["W_U"].T
+    def forward(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """The textbook pass of one member, every position computed: [N, 2] pairs -> [N, C]."""
+        tok = self.tokens(x)  # [N, T]
+        d = params["W_Q"].shape[0]
+        h = params["W_E"].T[tok]  # [N, T, d]
+        q, k, v = h @ params["W_Q"].T, h @ params["W_K"].T, h @ params["W_V"].T  # [N, T, d]
+        T = tok.shape[1]
+        causal = torch.ones(T, T, dtype=torch.bool, device=tok.device).tril()
+        scores = (q @ k.transpose(1, 2) / math.sqrt(d)).masked_fill(~causal, float("-inf"))  # [N, T, T]
+        h = h + scores.softmax(-1) @ v @ params["W_O"].T
+        h = h + (h @ params["W_in"].T).relu() @ params["W_out"].T
+        return h[:, -1] @ params["W_U"].T

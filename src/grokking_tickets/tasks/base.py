@@ -1,10 +1,22 @@
-"""The data a population trains on: inputs and labels for train and test, on one device."""
+"""The task contract, and the data a population trains on.
+
+A task turns its config section into a :class:`Dataset`: inputs and labels for train and test.
+A task class declares its registry name, the kind of input it makes ('tokens': a pair of token
+ids per example; 'vector': a float vector), which models can read it (a model with the same
+``input_kind``), and the TaskConfig fields that define it (they, and no others, enter a run's id).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
+
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..config import TaskConfig
 
 
 @dataclass(frozen=True)
@@ -25,3 +37,16 @@ class Dataset:
             self.n_classes,
             self.n_tokens,
         )
+
+
+class Task:
+    name: ClassVar[str]
+    input_kind: ClassVar[str]  # 'tokens' or 'vector'
+    config_fields: ClassVar[tuple[str, ...]]
+
+    @staticmethod
+    def build(cfg: TaskConfig) -> Dataset:
+        raise NotImplementedError
+
+
+TASKS: Registry[type[Task]] = Registry("task")

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from ..config import TaskConfig
-from .base import Dataset
+from .base import TASKS, Dataset, Task
 from .mnist_data import N_CLASSES, load_mnist
+
+if TYPE_CHECKING:
+    from ..config import TaskConfig
 
 
 @lru_cache(maxsize=2)
@@ -28,3 +32,11 @@ def mnist_dataset(cfg: TaskConfig) -> Dataset:
     perm = torch.randperm(len(labels), generator=gen)
     tr, te = perm[: cfg.n_train], perm[cfg.n_train : cfg.n_train + cfg.n_test]
     return Dataset(images[tr], labels[tr], images[te], labels[te], n_classes=N_CLASSES, n_tokens=0)
+
+
+@TASKS.register
+class MnistTask(Task):
+    name = "mnist"
+    input_kind = "vector"
+    config_fields = ("n_train", "n_test", "split_seed")
+    build = staticmethod(mnist_dataset)

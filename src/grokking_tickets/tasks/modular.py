@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
-from ..config import TaskConfig
-from .base import Dataset
+from ..errors import UserError
+from .base import TASKS, Dataset, Task
+
+if TYPE_CHECKING:
+    from ..config import TaskConfig
 
 
 def _answer(op: str, a: torch.Tensor, b: torch.Tensor, p: int) -> torch.Tensor:
@@ -43,8 +48,15 @@ def modular_dataset(cfg: TaskConfig) -> Dataset:
     perm = torch.randperm(len(y), generator=gen)
     n_train = int(round(cfg.train_frac * len(y)))
     if not 0 < n_train < len(y):
-        from ..errors import UserError
 
         raise UserError(f"task.train_frac={cfg.train_frac} leaves an empty train or test set for p={cfg.p}")
     tr, te = perm[:n_train].sort().values, perm[n_train:].sort().values
     return Dataset(x[tr], y[tr], x[te], y[te], n_classes=cfg.p, n_tokens=cfg.p)
+
+
+@TASKS.register
+class ModularTask(Task):
+    name = "modular"
+    input_kind = "tokens"
+    config_fields = ("p", "op", "pairs", "train_frac", "split_seed")
+    build = staticmethod(modular_dataset)

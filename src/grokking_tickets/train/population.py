@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..config import OptimConfig
-from ..models.mlp import Params
+from ..models.base import Params
 from ..tasks.base import Dataset
 from .loss import GRADS, LOSSES, accuracy
 from .optim import PopulationAdamW
