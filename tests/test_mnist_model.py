@@ -77,8 +77,8 @@ def test_dense_mlp_with_two_layers_of_d_hidden_is_the_mnist_mlp():
     dense = DenseMLP(ModelConfig(name="dense-mlp", widths=(200, 200), init_scale=8.0), 784, 10)
     theta = mnist.init(3)
     assert dense.names == mnist.names and all(torch.equal(theta[k], v) for k, v in dense.init(3).items())
-    x = torch.rand(40, 784, generator=torch.Generator().manual_seed(0))
-    batch = {k: v.unsqueeze(0) for k, v in theta.items()}
+    x = torch.rand(40, 784, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    batch = {k: v.double().unsqueeze(0) for k, v in theta.items()}
     torch.testing.assert_close(dense.logits(batch, dense.prepare(x)), mnist.logits(batch, mnist.prepare(x)))
 
 
