@@ -65,12 +65,16 @@ class ModularMLP(Model):
         X.index_put_((x[:, 1], cols), torch.ones(N, device=x.device), accumulate=True)
         return X, X.T.contiguous()
 
-    def logits(self, params: Params, prep: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """[K, C, N]"""
-        X, _ = prep
+    def _fast_forward(self, params: Params, X: torch.Tensor):
+        """P [K, H, p], Q [K, C, H], h = ReLU(P X) [K, H, N] and the logits Q h [K, C, N]."""
         P = bmm(params["W_in"], params["W_emb"])  # [K, H, p]
         Q = bmm(params["W_unemb"], params["W_out"])  # [K, C, H]
-        return bmm(Q, _hidden(P, X))
+        h = _hidden(P, X)  # [K, H, N]
+        return P, Q, h, bmm(Q, h)
+
+    def logits(self, params: Params, prep: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """[K, C, N]"""
+        return self._fast_forward(params, prep[0])[-1]
 
     def grads(
         self,
@@ -82,11 +86,9 @@ class ModularMLP(Model):
         """The hand-written backward pass through P and Q (the fast path; tests hold it to autograd)."""
         X, XT = prep
         We, Wi, Wo, Wu = (params[n] for n in self.names)
-        P = bmm(Wi, We)  # [K, H, p]
-        Q = bmm(Wu, Wo)  # [K, C, H]
+        P, Q, h, out = self._fast_forward(params, X)
         K, H, p = P.shape
-        h = _hidden(P, X)  # [K, H, N]
-        G = loss_grad(bmm(Q, h), y)  # [K, C, N]
+        G = loss_grad(out, y)  # [K, C, N]
         dQ = bmm(G, h.transpose(1, 2))  # [K, C, H]
         # ReLU backward: keep dh where h > 0 (h > 0 exactly where the pre-activation is > 0)
         dh = torch.ops.aten.threshold_backward(bmm(Q.transpose(1, 2), G), h, 0.0)  # [K, H, N]
