@@ -1,0 +1,127 @@
+"""The exactness guarantees, for every registered model (a new model is tested by being registered).
+
+- a mask prunes exactly round(rate · n) weights, globally and per matrix;
+- pruned weights stay exactly zero through training, and so do their Adam moments;
+- a population member computes what its run computes alone;
+- a run interrupted and resumed ends with the numbers of an uninterrupted one.
+
+Each model trains on a tiny version of a task its inputs fit: seconds per test.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import crash_at_step
+from grokking_tickets.config import from_dict
+from grokking_tickets.models import MODELS, build_model
+from grokking_tickets.pruning import mask_from_scores, n_pruned
+from grokking_tickets.runner import train_runs
+from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
+from grokking_tickets.store import Store
+from grokking_tickets.tasks import build_dataset
+from grokking_tickets.tasks.mnist_data import find_mnist_file
+from grokking_tickets.train.population import Member, Population
+
+MODULAR = {"name": "modular", "p": 11, "train_frac": 0.5}
+IMAGES = {"name": "mnist", "n_train": 64, "n_test": 64}
+TRAIN = {"steps": 30, "eval_every": 5, "checkpoint_every": 10}
+# A tiny configuration per model; a model missing here fails test_every_model_is_covered.
+TINY = {
+    "mlp": {"task": MODULAR, "model": {"name": "mlp", "d_emb": 16, "d_hidden": 8}},
+    "transformer": {"task": MODULAR, "model": {"name": "transformer", "d_model": 16, "d_mlp": 16}},
+    "mnist-mlp": {"task": IMAGES, "model": {"name": "mnist-mlp", "d_hidden": 16}, "train": {"loss": "mse"}},
+    "dense-mlp": {"task": IMAGES, "model": {"name": "dense-mlp", "widths": [12, 8], "bias": True}},
+}
+NO_MNIST = find_mnist_file() is None
+
+
+def _cfg(name: str):
+    d = TINY[name]
+    if d["task"]["name"] == "mnist" and NO_MNIST:
+        pytest.skip("the MNIST data file is not installed (make setup)")
+    return from_dict({"task": d["task"], "model": d["model"], "train": {**TRAIN, **d.get("train", {})}, "seeds": [0, 1]})
+
+
+def _model(cfg):
+    data = build_dataset(cfg.task)
+    return data, build_model(cfg.model, data)
+
+
+def test_every_model_is_covered():
+    assert set(TINY) == set(MODELS.names())
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("scope", ["global", "layer"])
+@pytest.mark.parametrize("rate", [0.1, 0.6, 0.93])
+def test_masks_prune_exact_counts(name, scope, rate):
+    _, model = _model(_cfg(name))
+    theta = model.init(0)
+    mask = mask_from_scores({n: t.abs() for n, t in theta.items()}, rate, scope)
+    if scope == "global":
+        total = sum(t.numel() for t in theta.values())
+        assert sum(int((~m).sum()) for m in mask.values()) == n_pruned(rate, total)
+    else:
+        assert all(int((~mask[n]).sum()) == n_pruned(rate, t.numel()) for n, t in theta.items())
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_pruned_weights_and_their_adam_moments_stay_exactly_zero(name):
+    cfg = _cfg(name)
+    data, model = _model(cfg)
+    theta = model.init(1)
+    mask = mask_from_scores({n: torch.rand(t.shape, generator=torch.Generator().manual_seed(2)) for n, t in theta.items()}, 0.7)
+    pop = Population(model, data, cfg.optim, [Member(theta, mask, 1.0), Member(model.init(2), None, 0.5)], cfg.train.loss, "cpu")
+    for _ in range(25):
+        pop.step()
+    for n in model.names:
+        pruned = ~mask[n]
+        assert (pop.params[n][0][pruned] == 0).all(), n
+        assert (pop.opt.m[n][0][pruned] == 0).all() and (pop.opt.v[n][0][pruned] == 0).all(), n
+        if n.startswith("W"):  # survivors train (a bias of a dead unit may legitimately stay put)
+            assert (pop.params[n][0][mask[n]] != theta[n][mask[n]]).any(), n
+    kept = sum(int(m.sum()) for m in mask.values()) / sum(m.numel() for m in mask.values())
+    assert float(pop.density[0]) == kept and float(pop.density[1]) == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_member_equals_its_solo_run_bit_for_bit(name):
+    """Members differ in seed, mask and weight decay (test_trajectory.py checks the real shapes)."""
+    cfg = _cfg(name)
+    data, model = _model(cfg)
+    mask = mask_from_scores({n: t.abs() for n, t in model.init(5).items()}, 0.5)
+    members = [Member(model.init(0), None, 1.0), Member(model.init(1), mask, 0.3), Member(model.init(2), None, 0.0)]
+    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
+    solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, "cpu") for m in members]
+    for _ in range(20):
+        for p in (pop, *solos):
+            p.step()
+    evals = pop.evaluate()
+    for k, solo in enumerate(solos):
+        assert torch.equal(evals[k], solo.evaluate()[0]), k
+        for n in model.names:
+            assert torch.equal(pop.params[n][k], solo.params[n][0]), (k, n)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
+    """Dense runs and a masked run (the mask is rebuilt from the store on resume)."""
+    cfg = _cfg(name)
+    dense = [RunSpec.dense(cfg, s) for s in cfg.seeds]
+    ticket = RunSpec(cfg.task, cfg.model, cfg.optim, cfg.train, 0, InitSpec(mask=MaskSpec("random", 0.6)))
+    specs = [*dense, ticket]
+
+    def train(out):
+        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
+
+    train(tmp_path / "clean")
+    crash_at_step(monkeypatch, 17, lambda: train(tmp_path / "crashed"))  # resume points at 10
+    assert not Store(tmp_path / "crashed").is_done(dense[0].run_id)
+    train(tmp_path / "crashed")
+    clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
+    for s in specs:
+        assert clean.run_metrics(s.run_id).equals(resumed.run_metrics(s.run_id)), s.run_id
+        for n, w in clean.weights(s.run_id, cfg.train.steps).items():
+            assert torch.equal(w, resumed.weights(s.run_id, cfg.train.steps)[n])
