@@ -1,10 +1,9 @@
 import torch
 
+from grokking_tickets.analysis.grokking import grokking_times
 from grokking_tickets.config import from_dict
-
 from grokking_tickets.models import build_model
 from grokking_tickets.tasks import build_dataset
-from grokking_tickets.train.grokking import grokking_times
 from grokking_tickets.train.population import Member, Population
 
 

@@ -4,8 +4,12 @@ import pandas as pd
 import pytest
 import torch
 
+from grokking_tickets.analysis.tables import write_tables
 from grokking_tickets.config import from_dict
-from grokking_tickets.experiments.run import run_experiment
+from grokking_tickets.executors import RayExecutor
+from grokking_tickets.runner import train_runs
+from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
+from grokking_tickets.store import Store
 
 ray = pytest.importorskip("ray")
 
@@ -13,7 +17,6 @@ CFG = {
     "task": {"p": 13, "train_frac": 0.5},
     "model": {"d_emb": 24, "d_hidden": 12},
     "train": {"steps": 200, "eval_every": 50, "checkpoint_every": 100},
-    "ticket": {"step": 200},
     "seeds": [0, 1],
 }
 
@@ -25,13 +28,32 @@ def local_ray():
     ray.shutdown()
 
 
+def _train(out, executor):
+    """Dense runs, then made from them in the workers: tickets (one late-rewound) and controls."""
+    store = Store(out)
+    dense = [RunSpec.dense(from_dict(CFG), s) for s in CFG["seeds"]]
+    derived = [
+        RunSpec(d.task, d.model, d.optim, d.train, d.seed, init)
+        for d in dense
+        for init in (
+            InitSpec(mask=MaskSpec("magnitude", 0.6, "global", d.run_id, 200)),
+            InitSpec(1.0, MaskSpec("magnitude", 0.3, "global", d.run_id, 100), d.run_id, 100),
+            InitSpec(mask=MaskSpec("random", 0.5, "global")),
+            InitSpec(scale=0.7),
+        )
+    ]
+    for specs in (dense, derived):
+        train_runs(specs, store, torch.device("cpu"), progress=False, executor=executor)
+    store.register(
+        "ray", [{"arm": f"a{i % 5}", "run_id": s.run_id, "seed": s.seed} for i, s in enumerate(dense + derived)]
+    )
+    return write_tables(store, 0.95)
+
+
 def test_ray_executor_gives_the_local_numbers(local_ray, tmp_path):
-    cfg = from_dict(CFG)
-    run_experiment("norm-control", cfg, "quick", tmp_path / "local", torch.device("cpu"), progress=False)
-    run_experiment("norm-control", cfg, "quick", tmp_path / "ray", torch.device("cpu"), progress=False, executor="ray")
-    a = pd.read_csv(tmp_path / "local" / "summary.csv")
-    b = pd.read_csv(tmp_path / "ray" / "summary.csv")
-    assert len(a) == 8
+    a = _train(tmp_path / "local", None)
+    b = _train(tmp_path / "ray", RayExecutor())
+    assert len(a) == 10 and (a.status == "ok").all()
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "local" / "metrics.parquet"), pd.read_parquet(tmp_path / "ray" / "metrics.parquet")
@@ -45,6 +67,10 @@ def test_missing_ray_is_a_clear_error(monkeypatch):
     from grokking_tickets.errors import UserError
 
     real = builtins.__import__
-    monkeypatch.setattr(builtins, "__import__", lambda n, *a, **k: (_ for _ in ()).throw(ImportError) if n == "ray" else real(n, *a, **k))
+    monkeypatch.setattr(
+        builtins,
+        "__import__",
+        lambda n, *a, **k: (_ for _ in ()).throw(ImportError) if n == "ray" else real(n, *a, **k),
+    )
     with pytest.raises(UserError, match=r"pip install 'grokking-tickets\[ray\]'"):
         executors._ray()

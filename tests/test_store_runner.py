@@ -8,14 +8,15 @@ import time
 import pandas as pd
 import pytest
 import torch
+from conftest import crash_at_step
 
+from grokking_tickets.analysis.tables import SUMMARY_COLUMNS, write_tables
 from grokking_tickets.config import Config, apply_overrides
+from grokking_tickets.errors import UserError
 from grokking_tickets.runner import train_runs
 from grokking_tickets.spec import RunSpec
-from grokking_tickets.store import SUMMARY_COLUMNS, Store, load_tensors
-from grokking_tickets.errors import UserError
+from grokking_tickets.store import Store, load_tensors
 from grokking_tickets.train import population
-from conftest import crash_at_step
 
 
 def _specs(cfg):
@@ -27,7 +28,7 @@ def _train(cfg, out, **kw):
     specs = _specs(cfg)
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
     train_runs(specs, store, torch.device("cpu"), progress=False, **kw)
-    return store, store.write_tables(cfg.train.threshold)
+    return store, write_tables(store, cfg.train.threshold)
 
 
 def test_run_id_covers_every_setting_but_threshold():
@@ -47,7 +48,7 @@ def test_run_id_covers_every_setting_but_threshold():
 
 
 def test_store_layout_and_summary(tiny_cfg, tmp_path):
-    store, summary = _train(tiny_cfg, tmp_path)
+    _, summary = _train(tiny_cfg, tmp_path)
     assert list(summary.columns) == SUMMARY_COLUMNS
     assert sorted(summary.seed) == [0, 1, 2] and set(summary.arm) == {"base"}
     assert (summary.steps == 60).all() and (summary.density == 1.0).all()
@@ -148,7 +149,7 @@ def test_load_returns_dataframes(tiny_cfg, tmp_path):
 
 
 def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(tiny_cfg, tmp_path):
-    from grokking_tickets.runner import make_init
+    from grokking_tickets.cohort import make_init
 
     def init(spec, model, store):
         theta0, mask = make_init(spec, model, store)
@@ -162,7 +163,7 @@ def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(tiny_cfg
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
     with pytest.warns(UserWarning, match="diverged"):
         train_runs(specs, store, torch.device("cpu"), init=init, progress=False)
-    mixed = store.write_tables(0.95)
+    mixed = write_tables(store, 0.95)
     assert mixed.set_index("seed").status.to_dict() == {0: "ok", 1: "diverged", 2: "ok"}
     cols = ["run_id", "t_mem", "t_gen", "final_train_acc", "final_test_acc"]
     pd.testing.assert_frame_equal(
@@ -171,3 +172,36 @@ def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(tiny_cfg
     a = pd.read_parquet(tmp_path / "clean" / "metrics.parquet")
     b = pd.read_parquet(tmp_path / "mixed" / "metrics.parquet")
     pd.testing.assert_frame_equal(a, b[b.seed != 1].reset_index(drop=True))
+
+
+def test_an_executor_gets_the_cohort_jobs_and_trains_them(tiny_cfg, tmp_path):
+    from grokking_tickets.executors import LocalExecutor
+
+    class Recording(LocalExecutor):
+        def __init__(self):
+            self.jobs = []
+
+        def map(self, jobs, store, device, init, progress):
+            self.jobs += jobs
+            super().map(jobs, store, device, init, progress)
+
+    specs = _specs(tiny_cfg)
+    rec = Recording()
+    store = Store(tmp_path / "split")
+    store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
+    train_runs(specs, store, torch.device("cpu"), progress=False, max_members=2, executor=rec)
+    assert [([s.seed for s in j.members], j.start) for j in rec.jobs] == [([0, 1], 0), ([2], 0)]
+    _, whole = _train(tiny_cfg, tmp_path / "whole")  # one population of three: the same numbers
+    pd.testing.assert_frame_equal(write_tables(store, 0.95), whole)
+    train_runs(specs, store, torch.device("cpu"), progress=False, executor=rec)
+    assert len(rec.jobs) == 2  # nothing left to train: no job
+
+
+def test_unknown_executor_lists_the_valid_ones():
+    from grokking_tickets.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor
+
+    assert EXECUTORS.names() == ("local", "ray")
+    assert isinstance(make_executor("local", "ignored:6379"), LocalExecutor)
+    assert make_executor("ray", "head:6379") == RayExecutor("head:6379")
+    with pytest.raises(UserError, match="unknown executor 'dask'; valid executors: local, ray"):
+        make_executor("dask")

@@ -44,7 +44,8 @@ def _max_seeds_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _executor_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--executor", default="local", choices=("local", "ray"), help="train cohorts here or as Ray tasks")
+    # the names are checked by executors.make_executor, which lists the valid ones
+    p.add_argument("--executor", default="local", help="local (train cohorts here) or ray (each cohort a Ray task)")
     p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
 
 
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from .analysis.tables import write_tables
     from .runner import resolve_device, train_runs
     from .spec import RunSpec
     from .store import Store
@@ -113,7 +115,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     specs = [RunSpec.dense(cfg, s) for s in cfg.seeds]
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
     train_runs(specs, store, device, progress=not args.no_progress)
-    summary = store.write_tables(cfg.train.threshold)
+    summary = write_tables(store, cfg.train.threshold)
     ids = {s.run_id for s in specs}
     rows = summary[(summary.experiment == "train") & summary.run_id.isin(ids)]
     cols = ["seed", "t_mem", "t_gen", "tau", "final_train_acc", "final_test_acc"]
@@ -122,13 +124,15 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
+    from .executors import make_executor
     from .experiments.run import run_experiment, scaled
     from .runner import resolve_device
 
+    executor = make_executor(args.executor, args.ray_address)
     cfg = _resolve(args)
     cfg = scaled(cfg, args.scale, args.seeds is not None)
     result = run_experiment(
-        args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress, args.executor, args.ray_address
+        args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress, executor
     )
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
     for c in result.claims:
@@ -138,15 +142,17 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
+    from .executors import make_executor
     from .experiments.reproduce import reproduce
     from .experiments.run import SCALES
     from .runner import resolve_device
 
     if args.scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
+    executor = make_executor(args.executor, args.ray_address)
     claims, md, html, runtime = reproduce(
         args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
-        args.executor, args.ray_address, args.max_seeds,
+        executor=executor, max_seeds=args.max_seeds,
     )  # fmt: skip
     for c in claims:
         print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
@@ -162,7 +168,6 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import format_table, run_bench
-
     from .runner import resolve_device
 
     device = resolve_device(args.device)  # a clear error for an unknown device or a missing GPU

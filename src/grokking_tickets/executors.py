@@ -1,4 +1,9 @@
-"""Running cohorts on Ray: one Ray task per cohort (a population of runs of one shape).
+"""Executors: where the cohort jobs of a :func:`~grokking_tickets.runner.train_runs` call train.
+
+An executor has one method, ``map(jobs, store, device, init, progress)``: when it returns,
+every job has been trained into ``store`` (or an error has been raised). ``local`` trains the
+jobs here, one after another; ``ray`` makes each job a Ray task. Both run
+:func:`~grokking_tickets.cohort.train_cohort`, so they give the same numbers.
 
 Ray is an optional extra (`pip install 'grokking-tickets[ray]'`) and is imported only here.
 Every worker writes into the same run store, so the store must live on a path all workers
@@ -9,12 +14,77 @@ same (a test compares summary.csv). A cohort asks for one GPU when the device is
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Protocol
 
 import torch
 
+from .cohort import CohortJob, InitFn, train_cohort
 from .errors import UserError
 from .progress import progress as progress_bar
+from .registry import Registry
+from .spec import RunSpec
+from .store import Store
+
+
+class Executor(Protocol):
+    def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
+        """Train every job into ``store``; return when all are trained."""
+
+
+class LocalExecutor:
+    """The jobs here, one after another, each with its own progress bar."""
+
+    name: ClassVar[str] = "local"
+
+    def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
+        for job in jobs:
+            train_cohort(job, store, device, init, progress)
+
+
+@dataclass(frozen=True)
+class RayExecutor:
+    """Each job a Ray task on the cluster at ``address`` (None: a local Ray on this machine)."""
+
+    name: ClassVar[str] = "ray"
+    address: str | None = None
+
+    def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
+        if not jobs:
+            return
+        ray = _ray()
+        if not ray.is_initialized():
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:  # a local Ray on this machine
+                ray.init(include_dashboard=False, log_to_driver=False)
+        threads = torch.get_num_threads()
+        cpus = min(threads, int(ray.cluster_resources().get("CPU", 1)))
+        task = ray.remote(_cohort_task).options(num_cpus=cpus, num_gpus=1 if device.type == "cuda" else 0)
+        root = str(Path(store.root).resolve())
+        pending = [
+            task.remote([s.to_dict() for s in job.members], job.start, root, str(device), init, threads) for job in jobs
+        ]
+        bar = progress_bar(len(pending), desc="cohorts on Ray", unit="cohort", enabled=progress)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            ray.get(done)  # re-raises a failed task's error here
+            bar.update(len(done))
+        bar.close()
+
+
+# name -> executor from `--ray-address` (read by the executors that join a cluster)
+EXECUTORS: Registry[Callable[[str | None], Executor]] = Registry("executor")
+EXECUTORS.register(lambda address: LocalExecutor(), name=LocalExecutor.name)
+EXECUTORS.register(RayExecutor, name=RayExecutor.name)
+
+
+def make_executor(name: str, address: str | None = None) -> Executor:
+    """The executor ``--executor NAME --ray-address ADDRESS`` asks for; an unknown name is a
+    UserError that lists the valid ones."""
+    return EXECUTORS[name](address)
 
 
 def _ray():
@@ -26,34 +96,6 @@ def _ray():
 
 
 def _cohort_task(spec_dicts, start, root, device, init, threads):
-    from .runner import train_cohort
-    from .spec import RunSpec
-    from .store import Store
-
     torch.set_num_threads(threads)  # as the driver, so reductions split the same way
-    train_cohort([RunSpec.from_dict(d) for d in spec_dicts], start, Store(root), device, init)
+    train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), device, init)
     return [d["seed"] for d in spec_dicts]
-
-
-def run_on_ray(jobs, root: Path, device: torch.device, init, address: str | None, progress: bool) -> None:
-    if not jobs:
-        return
-    ray = _ray()
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:  # a local Ray on this machine
-            ray.init(include_dashboard=False, log_to_driver=False)
-    threads = torch.get_num_threads()
-    cpus = min(threads, int(ray.cluster_resources().get("CPU", 1)))
-    task = ray.remote(_cohort_task).options(num_cpus=cpus, num_gpus=1 if device.type == "cuda" else 0)
-    pending = [
-        task.remote([s.to_dict() for s in members], start, str(Path(root).resolve()), str(device), init, threads)
-        for members, start in jobs
-    ]
-    bar = progress_bar(len(pending), desc="cohorts on Ray", unit="cohort", enabled=progress)
-    while pending:
-        done, pending = ray.wait(pending, num_returns=1)
-        ray.get(done)  # re-raises a failed task's error here
-        bar.update(len(done))
-    bar.close()

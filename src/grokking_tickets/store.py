@@ -1,8 +1,8 @@
 """The run store: everything a command writes under ``--out DIR``.
 
     DIR/
-      summary.csv                one row per (experiment, arm, run)
-      metrics.parquet            long format: one row per run per evaluated step
+      summary.csv                one row per (experiment, arm, run)    (both built from the runs
+      metrics.parquet            long format: one row per run per step  by analysis/tables.py)
       experiments/NAME.json      which runs make up each arm of an experiment
       runs/RUN_ID/
         spec.json                the resolved RunSpec (defaults included)
@@ -17,7 +17,8 @@
 Every file is written to a temporary name in the same folder and renamed into place, so a
 crash leaves either the old file or the new one, never half of one. Tensor files carry the
 sha256 of their contents; a file that does not load or does not match is reported and not
-trusted.
+trusted. The store keeps runs and reads nothing into their numbers: what they mean (grokking
+times, the tables) is computed in analysis/.
 """
 
 from __future__ import annotations
@@ -38,13 +39,6 @@ from safetensors.torch import load_file, save_file
 from .errors import UserError
 from .files import atomic_write
 from .spec import RunSpec
-from .train.grokking import grokking_times
-from .train.population import METRICS
-
-SUMMARY_COLUMNS = [
-    "run_id", "experiment", "arm", "seed", "steps", "t_mem", "t_gen", "tau",
-    "final_train_acc", "final_test_acc", "density", "weight_decay", "status",
-]  # fmt: skip
 
 
 def file_lock(lock_dir: Path, name: str) -> FileLock:
@@ -158,7 +152,7 @@ class Store:
         return load_tensors(path)
 
     def save_state(self, run_id: str, step: int, state: dict[str, torch.Tensor], metrics: torch.Tensor) -> None:
-        """metrics: [rows, 1 + len(METRICS)] float64, first column the step.
+        """metrics: [rows, 1 + n_metrics] float64, first column the step.
 
         The previous resume point is kept as state.prev.safetensors, so that a resume point
         found corrupt later still leaves a good one to restart from.
@@ -183,10 +177,9 @@ class Store:
             return step, state, state.pop("metrics")
         return None
 
-    def finish(self, run_id: str, metrics: torch.Tensor, density: float, status: str = "ok") -> None:
-        df = pd.DataFrame(metrics.numpy(), columns=["step", *METRICS])
-        df["step"] = df["step"].astype("int64")
-        atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: df.to_parquet(tmp, index=False))
+    def finish(self, run_id: str, metrics: pd.DataFrame, density: float, status: str = "ok") -> None:
+        """metrics: one row per evaluated step; ``step`` (int64) first, then the metrics (float64)."""
+        atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: metrics.to_parquet(tmp, index=False))
         write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": status})
         for name in ("state.safetensors", "state.prev.safetensors"):
             (self.run_dir(run_id) / name).unlink(missing_ok=True)
@@ -194,7 +187,7 @@ class Store:
     def run_metrics(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.run_dir(run_id) / "metrics.parquet")
 
-    # -- experiments and tables ------------------------------------------------------------------
+    # -- experiments -----------------------------------------------------------------------------
 
     def register(self, experiment: str, rows: list[dict[str, Any]]) -> None:
         """Record which runs make up an experiment: rows of {arm, run_id, seed}."""
@@ -209,38 +202,3 @@ class Store:
         for path in sorted((self.root / "experiments").glob("*.json")):
             out += [{"experiment": path.stem, **r} for r in json.loads(path.read_text())]
         return out
-
-    def write_tables(self, threshold: float) -> pd.DataFrame:
-        """Rebuild summary.csv and metrics.parquet from every finished, registered run."""
-        with file_lock(self.root, "tables"):
-            return self._write_tables(threshold)
-
-    def _write_tables(self, threshold: float) -> pd.DataFrame:
-        rows, frames, seen = [], [], set()
-        for m in self.members():
-            rid = m["run_id"]
-            if not self.is_done(rid):
-                continue
-            done = json.loads((self.run_dir(rid) / "done.json").read_text())
-            met = self.run_metrics(rid)
-            spec = self.spec(rid)
-            times = grokking_times(met["step"], met["train_acc"], met["test_acc"], threshold)
-            last = met.iloc[-1]
-            rows.append({
-                "run_id": rid, "experiment": m["experiment"], "arm": m["arm"], "seed": spec.seed,
-                "steps": int(last["step"]), **times,
-                "final_train_acc": float(last["train_acc"]), "final_test_acc": float(last["test_acc"]),
-                "density": done["density"], "weight_decay": spec.optim.weight_decay, "status": done["status"],
-            })  # fmt: skip
-            if rid not in seen:
-                seen.add(rid)
-                frames.append(met.assign(run_id=rid, seed=spec.seed, density=done["density"]))
-        summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-        for col in ("t_mem", "t_gen"):
-            summary[col] = summary[col].astype("Int64")
-        atomic_write(self.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-        if frames:
-            metrics = pd.concat(frames, ignore_index=True)
-            cols = ["run_id", "seed", "step", *METRICS, "density"]
-            atomic_write(self.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
-        return summary

@@ -1,4 +1,3 @@
-from .grokking import grokking_times
 from .population import METRICS, Member, Population
 
-__all__ = ["METRICS", "Member", "Population", "grokking_times"]
+__all__ = ["METRICS", "Member", "Population"]

@@ -1,0 +1,57 @@
+"""The store's tables: summary.csv (one row per experiment, arm and run, with its grokking
+times) and metrics.parquet (every registered run's metrics, long format), rebuilt from the
+finished runs. The store only keeps runs; what a run's numbers mean is decided here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..files import atomic_write
+from ..store import Store, file_lock
+from ..train.population import METRICS
+from .grokking import grokking_times
+
+SUMMARY_COLUMNS = [
+    "run_id", "experiment", "arm", "seed", "steps", "t_mem", "t_gen", "tau",
+    "final_train_acc", "final_test_acc", "density", "weight_decay", "status",
+]  # fmt: skip
+
+
+def write_tables(store: Store, threshold: float) -> pd.DataFrame:
+    """Rebuild summary.csv and metrics.parquet from every finished, registered run; the summary."""
+    with file_lock(store.root, "tables"):
+        return _write_tables(store, threshold)
+
+
+def _write_tables(store: Store, threshold: float) -> pd.DataFrame:
+    rows, frames, seen = [], [], set()
+    for m in store.members():
+        rid = m["run_id"]
+        if not store.is_done(rid):
+            continue
+        done = json.loads((store.run_dir(rid) / "done.json").read_text())
+        met = store.run_metrics(rid)
+        spec = store.spec(rid)
+        times = grokking_times(met["step"], met["train_acc"], met["test_acc"], threshold)
+        last = met.iloc[-1]
+        rows.append({
+            "run_id": rid, "experiment": m["experiment"], "arm": m["arm"], "seed": spec.seed,
+            "steps": int(last["step"]), **times,
+            "final_train_acc": float(last["train_acc"]), "final_test_acc": float(last["test_acc"]),
+            "density": done["density"], "weight_decay": spec.optim.weight_decay, "status": done["status"],
+        })  # fmt: skip
+        if rid not in seen:
+            seen.add(rid)
+            frames.append(met.assign(run_id=rid, seed=spec.seed, density=done["density"]))
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    for col in ("t_mem", "t_gen"):
+        summary[col] = summary[col].astype("Int64")
+    atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    if frames:
+        metrics = pd.concat(frames, ignore_index=True)
+        cols = ["run_id", "seed", "step", *METRICS, "density"]
+        atomic_write(store.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
+    return summary

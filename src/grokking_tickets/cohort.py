@@ -1,0 +1,142 @@
+"""Train one cohort: runs of one shape, all at the same step, as one :class:`Population`.
+
+A cohort's runs share task, model, optimizer settings but weight decay, and training settings
+(``RunSpec.cohort_key``); the runner groups runs into cohorts and an executor trains each one
+with :func:`train_cohort`, here or in a worker. A member's numbers do not depend on its
+population, so how runs are grouped never changes a number.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
+from .models import build_model
+from .progress import progress
+from .pruning import build_mask
+from .spec import RunSpec
+from .store import Store
+from .tasks import build_dataset
+from .train.population import METRICS, Member, Population
+
+# (spec, model, store) -> (θ0, mask or None) of one run
+InitFn = Callable[[RunSpec, object, Store], tuple[dict, dict | None]]
+
+
+@dataclass(frozen=True)
+class CohortJob:
+    """Runs of one cohort key that all resume from ``start`` (0: from scratch), trained together."""
+
+    members: list[RunSpec]
+    start: int
+
+
+def make_init(spec: RunSpec, model, store: Store) -> tuple[dict, dict | None]:
+    """θ0 and mask of a run: θ0 from the seed (or rewound), times the scale, and its mask."""
+    theta0 = model.init(spec.seed)
+    mask = None
+    if spec.init.mask is not None:
+        mask = build_mask(spec.init.mask, spec, model, theta0, store)
+    if spec.init.rewind_source is not None:
+        theta0 = store.weights(spec.init.rewind_source, spec.init.rewind_step)
+    if spec.init.scale != 1.0:
+        theta0 = {k: v * spec.init.scale for k, v in theta0.items()}
+    if mask is not None:
+        theta0 = {k: v * mask[k] for k, v in theta0.items()}
+    return theta0, mask
+
+
+def train_cohort(job: CohortJob, store: Store, device, init: InitFn = make_init, progress: bool = False) -> None:
+    """Train one cohort job as one population, resuming its members from ``job.start``."""
+    items = [(s, store.load_state(s.run_id) if job.start else None) for s in job.members]
+    _train_cohort(items, job.start, store, torch.device(device), init, progress)
+
+
+def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress_on: bool) -> None:
+    first = items[0][0]
+    tc = first.train
+    data = build_dataset(first.task)
+    model = build_model(first.model, data)
+    members, rows = [], []
+    for spec, state in items:
+        theta0, mask = init(spec, model, store)
+        if state is None:
+            store.begin(spec, theta0, mask)
+        members.append(Member(theta0, mask, spec.optim.weight_decay))
+        rows.append([state[2]] if state else [])
+    pop = Population(model, data, first.optim, members, tc.loss, device)
+    if start > 0:
+        pop.load_states([state[1] for _, state in items], start)
+
+    diverged: set[int] = set()
+    steps: list[int] = []
+    buf: list[torch.Tensor] = []  # [K, n_metrics] device tensors, moved to the host in bulk
+
+    def record() -> None:
+        steps.append(pop.step_count)
+        buf.append(pop.evaluate())
+
+    def flush() -> None:
+        if not buf:
+            return
+        vals = torch.stack(buf).cpu()  # [R, K, n_metrics], the only host transfer
+        col = torch.tensor(steps, dtype=torch.float64).view(-1, 1)
+        for k in range(pop.K):
+            rows[k].append(torch.cat([col, vals[:, k]], 1))
+        steps.clear()
+        buf.clear()
+
+    if start == 0:
+        record()
+    bar = progress(tc.steps, initial=start, desc=f"{pop.K} run{'s' if pop.K > 1 else ''}", enabled=progress_on)
+    while pop.step_count < tc.steps:
+        chunk = min(tc.eval_every - pop.step_count % tc.eval_every, tc.steps - pop.step_count)
+        for _ in range(chunk):
+            pop.step()
+        record()
+        bar.update(chunk)
+        s = pop.step_count
+        if s % tc.checkpoint_every == 0 or s == tc.steps:
+            flush()
+            for k, (spec, _) in enumerate(items):
+                if k in diverged:
+                    continue
+                if _check_diverged(store, spec, rows, k, float(pop.density[k])):
+                    diverged.add(k)
+                    continue
+                store.save_weights(spec.run_id, s, pop.member_weights(k))
+                if s < tc.steps:
+                    store.save_state(spec.run_id, s, pop.member_state(k), torch.cat(rows[k]))
+    bar.close()
+    for k, (spec, _) in enumerate(items):
+        if k not in diverged:
+            store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]))
+
+
+def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: float) -> bool:
+    """A member whose metrics turned NaN or Inf is finished as 'diverged' at that evaluation.
+
+    Members never mix (every op is per member), so the others go on with unchanged numbers;
+    the diverged one is still computed with its population but no longer recorded or saved.
+    """
+    met = torch.cat(rows[k])
+    bad = (~torch.isfinite(met[:, 1:])).any(1).nonzero()
+    if len(bad) == 0:
+        return False
+    first = int(bad[0])
+    warnings.warn(
+        f"run {spec.run_id} (seed {spec.seed}) diverged at step {int(met[first, 0])}; marked 'diverged'", stacklevel=2
+    )
+    store.finish(spec.run_id, _metrics_frame(met[: first + 1]), density, status="diverged")
+    return True
+
+
+def _metrics_frame(met: torch.Tensor) -> pd.DataFrame:
+    """[rows, 1 + len(METRICS)] float64, step first -> the table of Store.finish (step int64)."""
+    df = pd.DataFrame(met.numpy(), columns=["step", *METRICS])
+    df["step"] = df["step"].astype("int64")
+    return df
