@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import check_tickets_experiment
 
 from grokking_tickets.config import ModelConfig, TaskConfig, from_dict
 from grokking_tickets.models.mnist_mlp import MnistMLP, plain_logits
@@ -65,4 +66,6 @@ def test_mnist_tickets_end_to_end(tmp_path):
         }
     )
     res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert res.claims[0]["id"] == "C3"
+    assert [c["id"] for c in res.claims] == ["C3"]
+    check_tickets_experiment(tmp_path, "tickets@mnist-mlp", "C3", [0, 1], 0.6)
+    assert (tmp_path / "figures" / "tickets@mnist-mlp.png").exists()
