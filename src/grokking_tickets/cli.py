@@ -30,7 +30,11 @@ def _experiment_list() -> str:
     """`run --help`'s list, from the experiments' registry (imported here: it loads torch)."""
     from .experiments import EXPERIMENTS
 
-    return "experiments:\n" + "\n".join(f"  {name:<17} {e.description}" for name, e in EXPERIMENTS.items())
+    lines = []
+    for name, e in EXPERIMENTS.items():
+        claims = f" ({', '.join(c.id for c in e.claims)})" if e.claims else ""
+        lines.append(f"  {name:<17} {e.description}{claims}")
+    return "experiments:\n" + "\n".join(lines)
 
 
 def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:

@@ -70,6 +70,7 @@ class Arm:
         return ()
 
     def reads(self, ctx: Context) -> list[Read]:
+        """The dense weights this arm is made from: each must be a step its dense run saves."""
         return []
 
     def chain(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> list[RunSpec]:

@@ -27,7 +27,7 @@ def narrow_width(ctx: Context) -> tuple[int, int]:
 @register
 class EqualParams(Experiment):
     name = "equal-params"
-    description = "App. I: a dense MLP narrowed to the ticket's number of nonzero weights, against the ticket"
+    description = "App. I: a dense MLP narrowed to the ticket's number of nonzero weights"
     models = ("mlp",)  # the width that is narrowed is the MLP's d_emb
 
     def arms(self, ctx):

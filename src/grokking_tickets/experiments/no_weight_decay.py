@@ -73,7 +73,7 @@ def search_critical(
 @register
 class NoWeightDecay(Experiment):
     name = "no-weight-decay"
-    description = "Fig. 6: tickets retrained without weight decay, and each seed's critical pruning rate"
+    description = "Fig. 6: tickets retrained without weight decay; each seed's critical rate"
     grids = Grid(paper=tuple(round(0.1 * i, 1) for i in range(10)), quick=(0.0, 0.3, 0.6, 0.8, 0.9))  # the sweep
     claims = (C8,)
 

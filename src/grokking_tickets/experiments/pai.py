@@ -20,7 +20,7 @@ METHODS = ("random", "snip", "grasp", "synflow")
 @register
 class PruningAtInit(Experiment):
     name = "pai"
-    description = "Fig. 7: random, SNIP, GraSP and SynFlow masks at the ticket's density, from θ0"
+    description = "Fig. 7: random, SNIP, GraSP and SynFlow masks at the ticket's density"
     claims = (C9,)
 
     def methods(self, ctx) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ C5 = ClaimDef(
 @register
 class PruneRate(Experiment):
     name = "prune-rate"
-    description = "Fig. 4: tickets at pruning rates 0.0 to 0.9 (rate 0.0 is the base run)"
+    description = "Fig. 4: tickets at pruning rates 0.0 to 0.9; rate 0.0 is the base run"
     grids = Grid(paper=tuple(round(0.1 * i, 1) for i in range(10)), quick=(0.0, 0.1, 0.3, 0.5, 0.7, 0.9))
     claims = (C5,)
 

@@ -26,7 +26,7 @@ def _spearman(x, y) -> float:
 @register
 class TicketTimeline(Experiment):
     name = "ticket-timeline"
-    description = "Fig. 3: tickets from the dense run's weights at steps before, during and after grokking"
+    description = "Fig. 3: tickets from the dense weights before, during and after grokking"
     grids = Grid(paper=(2000, 5000, 10000, 16000, 28000), quick=(2000, 10000, 28000))  # the tickets' steps
     claims = (C4,)
     fixed_step = 2000  # test accuracy of every ticket is compared at this step (chosen before any run)

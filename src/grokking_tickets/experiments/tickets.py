@@ -34,7 +34,7 @@ CLAIM_OF_MODEL = {"mlp": C1, "transformer": C2, "mnist-mlp": C3}  # elsewhere (m
 @register
 class Tickets(Experiment):
     name = "tickets"
-    description = "Fig. 2: the grokking ticket (rate 0.6, weights from the last step) against the dense base"
+    description = "Fig. 2: the grokking ticket against its dense base"
     claims = (C1, C2, C3)
 
     def arms(self, ctx):

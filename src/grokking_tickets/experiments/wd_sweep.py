@@ -17,7 +17,7 @@ DECAYS = (0.01, 0.1, 9.0)
 @register
 class WdSweep(Experiment):
     name = "wd-sweep"
-    description = "dense runs at weight decay 0.01, 0.1 and 9.0 (used to choose MNIST's)"
+    description = "dense runs at weight decay 0.01, 0.1 and 9.0 (how MNIST's was chosen)"
     grids = Grid(paper=DECAYS, quick=DECAYS)
 
     def arms(self, ctx):
