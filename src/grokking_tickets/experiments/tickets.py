@@ -28,7 +28,9 @@ C3 = ClaimDef(
     _RULE,
     config="mnist-mlp",
 )
-CLAIM_OF_MODEL = {"mlp": C1, "transformer": C2, "mnist-mlp": C3}  # elsewhere (mlp-mul) it is C1@mlp-mul
+# The claim each model's tickets judge; under another configuration label its id carries the
+# label (the MLP on mul: C1@mlp-mul; the transformer on sub: C2@transformer-sub).
+CLAIM_OF_MODEL = {"mlp": C1, "transformer": C2, "mnist-mlp": C3}
 
 
 @register
