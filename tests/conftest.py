@@ -1,8 +1,12 @@
+import json
 from collections.abc import Callable
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from grokking_tickets.config import Config, from_dict
+from grokking_tickets.store import Store
 from grokking_tickets.train import population
 
 
@@ -37,3 +41,37 @@ def tiny_cfg() -> Config:
             "seeds": [0, 1, 2],
         }
     )
+
+
+def check_tickets_experiment(out: Path, experiment: str, claim_id: str, seeds: list[int], rate: float) -> None:
+    """A finished `tickets` experiment in store ``out``, filed as ``experiment``: both arms and every
+    seed registered, each ticket pruned to exactly round(rate · n) weights of its own seed's base
+    run, and the claim's numbers those of summary.csv (computed here from the table, not by the
+    package's code)."""
+    summary = pd.read_csv(out / "summary.csv")
+    rows = summary[summary.experiment == experiment]
+    assert {arm: sorted(rows[rows.arm == arm].seed) for arm in ("base", "ticket")} == {"base": seeds, "ticket": seeds}
+    assert set(rows.arm) == {"base", "ticket"}
+    store = Store(out)
+    base = {r.seed: r.run_id for r in rows[rows.arm == "base"].itertuples()}
+    for r in rows[rows.arm == "ticket"].itertuples():
+        mask_spec = store.spec(r.run_id).init.mask
+        assert (mask_spec.method, mask_spec.rate, mask_spec.source) == ("magnitude", rate, base[r.seed])
+        mask = store.mask(r.run_id)
+        n = sum(m.numel() for m in mask.values())
+        pruned = sum(int((~m).sum()) for m in mask.values())
+        assert pruned == int(rate * n + 0.5)  # round half up, exactly
+        assert r.density == pytest.approx(1 - pruned / n)
+    claims = {c["id"]: c for c in json.loads((out / "claims.json").read_text())}
+    measured = claims[claim_id]["measured"]
+    mean = {}
+    for arm in ("base", "ticket"):
+        a = rows[rows.arm == arm]
+        t = a.t_gen.fillna(a.steps + 1)  # a run that never groks counts as censored at its budget + 1
+        mean[arm], grokked, text = t.mean(), int(a.t_gen.notna().sum()), measured[f"{arm} t_gen"]
+        if grokked == 0:
+            assert text == f"did not grok (0/{len(a)})"
+        else:
+            assert text.lstrip("≥").startswith(f"{t.mean():,.0f} ± {t.std():,.0f}")
+            assert text.endswith(f"({grokked}/{len(a)} grokked)")
+    assert measured["speedup (base / ticket)"] == round(mean["base"] / mean["ticket"], 2)

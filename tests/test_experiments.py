@@ -1,13 +1,24 @@
+import dataclasses
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import torch
+from conftest import check_tickets_experiment
+from grokking_tickets.pruning.scorers.magnitude import magnitude
 
-from grokking_tickets.config import from_dict
+from grokking_tickets.config import apply_overrides, from_dict
+from grokking_tickets.errors import UserError
+from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
+from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of
 from grokking_tickets.experiments.no_weight_decay import search_critical
 from grokking_tickets.experiments.run import run_experiment
-from grokking_tickets.pruning.controls import lp_norm
+from grokking_tickets.experiments.ticket_timeline import TicketTimeline
+from grokking_tickets.pruning.controls import lp_norm, norm_ratio
+from grokking_tickets.pruning.masks import mask_from_scores
+from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
 from grokking_tickets.store import Store
 
 
@@ -52,7 +63,7 @@ def _run(name, out, **over):
 
 
 def test_tickets_end_to_end(tmp_path):
-    res = _run("tickets", tmp_path)
+    _run("tickets", tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
     assert sorted(summary.arm.unique()) == ["base", "ticket"] and len(summary) == 4
     store = Store(tmp_path)
@@ -143,3 +154,209 @@ def test_report_rebuild_and_readme_assets(tmp_path):
     assert (tmp_path / "assets" / "figures" / "tickets.png").exists()
     assert (tmp_path / "assets" / "figures" / "analysis-periodicity.png").exists()
     assert "| C1 |" in (tmp_path / "assets" / "claims.md").read_text()
+
+
+# -- configuration labels and claim ids -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sets, label",
+    [
+        ({}, ""),
+        ({"model": {"name": "transformer"}}, "transformer"),
+        ({"task": {"name": "mnist"}, "model": {"name": "mnist-mlp"}}, "mnist-mlp"),
+        ({"task": {"op": "mul"}}, "mlp-mul"),
+        ({"task": {"op": "sub"}, "model": {"name": "transformer"}}, "transformer-sub"),
+        ({"task": {"p": 11}, "model": {"d_emb": 8}, "optim": {"weight_decay": 0.0}}, ""),  # settings do not label
+    ],
+)
+def test_config_label(sets, label):
+    cfg = from_dict(sets)
+    assert config_label(cfg) == label
+    assert experiment_label("tickets", cfg) == ("tickets" if not label else f"tickets@{label}")
+
+
+@pytest.mark.parametrize(
+    "cid, stem",
+    [
+        ("C1", "tickets"), ("C2", "tickets@transformer"), ("C3", "tickets@mnist-mlp"), ("C4", "ticket-timeline"),
+        ("C6@transformer", "norm-control@transformer"), ("C9@mnist-mlp", "pai@mnist-mlp"),
+        ("C1@mlp-mul", "tickets@mlp-mul"), ("C10", "analysis-periodicity"), ("C99", None),
+    ],
+)  # fmt: skip
+def test_claims_link_to_the_figure_they_are_judged_from(cid, stem):
+    assert figure_of(cid) == stem
+
+
+def test_another_operation_gets_its_own_claim_id_and_leaves_c1_alone(tiny_cfg, tmp_path):
+    cfg = from_dict({"ticket": {"step": 60}, "seeds": [0, 1]}, tiny_cfg)
+    run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    c1 = json.loads((tmp_path / "claims.json").read_text())
+    mul = apply_overrides(cfg, ["task.op=mul"])
+    res = run_experiment("tickets", mul, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert [c["id"] for c in res.claims] == ["C1@mlp-mul"]
+    claims = json.loads((tmp_path / "claims.json").read_text())
+    assert [c["id"] for c in claims] == ["C1", "C1@mlp-mul"] and claims[0] == c1[0]  # C1 untouched
+    assert {p.stem for p in (tmp_path / "experiments").glob("*.json")} == {"tickets", "tickets@mlp-mul"}
+    assert (tmp_path / "figures" / "tickets@mlp-mul.png").exists()
+    check_tickets_experiment(tmp_path, "tickets@mlp-mul", "C1@mlp-mul", [0, 1], 0.6)
+    store = Store(tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    ops = {e: {store.spec(r).task.op for r in summary[summary.experiment == e].run_id} for e in set(summary.experiment)}
+    assert ops == {"tickets": {"add"}, "tickets@mlp-mul": {"mul"}}
+
+
+# -- arm kinds --------------------------------------------------------------------------------------
+
+
+def _ctx(cfg, tmp_path, experiment="test"):
+    return Context(cfg, Store(tmp_path), torch.device("cpu"), experiment, "quick", progress=False)
+
+
+def test_a_masked_arm_at_rate_zero_is_the_dense_run(tiny_cfg, tmp_path):
+    ctx = _ctx(tiny_cfg, tmp_path)
+    arms = {"base": Dense("base")}
+    dense = Dense("base").spec(ctx, 0, arms)
+    assert dense == RunSpec.dense(tiny_cfg, 0)
+    assert Ticket("t", rate=0.0).spec(ctx, 0, arms) == dense
+    assert PaI("r", "random", rate=0.0).spec(ctx, 0, arms) == dense
+    assert Ticket("t", seed_rates={0: 0.0, 1: 0.3}).spec(ctx, 0, arms) == dense  # per seed
+    assert Ticket("t", seed_rates={0: 0.0, 1: 0.3}).spec(ctx, 1, arms).init.mask.rate == 0.3
+    # a ticket's overrides apply to its own run, not to the dense run it is made from
+    nowd = Ticket("t", ("optim.weight_decay=0",)).spec(ctx, 0, arms)
+    assert nowd.optim.weight_decay == 0 and nowd.init.mask.source == dense.run_id
+    assert PaI("s", "snip").spec(ctx, 0, arms).init.mask == MaskSpec("snip", 0.6, "global")
+
+
+def test_iterative_pruning_chain_rates_and_sources(tiny_cfg, tmp_path):
+    cfg = apply_overrides(tiny_cfg, ["ticket.rounds=3", "ticket.rate=0.875", "ticket.step=60"])
+    ctx = _ctx(cfg, tmp_path)
+    arms = {"base": Dense("base")}
+    arm = Ticket("t", ("optim.weight_decay=0",))
+    chain = arm.chain(ctx, 0, arms)
+    final = arm.spec(ctx, 0, arms)
+    assert [c.init.mask.rate for c in chain] == [0.5, 0.75]  # 1 - 0.125^(1/3), 1 - 0.125^(2/3)
+    sources = [c.init.mask.source for c in [*chain, final]]
+    assert sources == [Dense("base").spec(ctx, 0, arms).run_id, chain[0].run_id, chain[1].run_id]
+    assert final.init.mask.rate == 0.875 and final.optim.weight_decay == 0
+    assert all(c.optim.weight_decay == 1.0 for c in chain)  # rounds train like the source
+    assert Ticket("t", rate=0.875).chain(_ctx(tiny_cfg, tmp_path), 0, arms) == []  # one shot
+
+
+def test_a_mistyped_pruning_method_fails_before_training(tiny_cfg, tmp_path):
+    with pytest.raises(UserError, match="pruning-at-initialization method 'snipp'; valid methods: random, snip, grasp, synflow"):
+        PaI("x", "snipp")
+    with pytest.raises(UserError, match="valid methods: random, snip, grasp, synflow, grasp, synflow$"):
+        PaI("x", "magnitude")  # that one needs a trained run: a Ticket
+
+    class Typo(Experiment):  # not registered
+        name = "typo"
+
+        def arms(self, ctx):
+            return [Dense("base"), PaI("snip", "snp")]
+
+    with pytest.raises(UserError, match="valid methods"):
+        Typo().run(_ctx(tiny_cfg, tmp_path))
+    assert not list(tmp_path.glob("runs/*"))
+
+
+def test_norm_matched_arm_scales_theta0_by_r_p(tiny_cfg, tmp_path):
+    cfg = from_dict({"ticket": {"step": 60}, "seeds": [0]}, tiny_cfg)
+    ctx = _ctx(cfg, tmp_path)
+    ctx.train_arms([Dense("base")])
+    arms = {"base": Dense("base")}
+    store = Store(tmp_path)
+    base_id = Dense("base").spec(ctx, 0, arms).run_id
+    theta0 = store.theta0(base_id)
+    mask = mask_from_scores(magnitude(store.weights(base_id, 60)), 0.6)  # the ticket's mask, made here
+    for p in (1, 2):
+        spec = NormMatched(f"l{p}", p).spec(ctx, 0, arms)
+        assert spec.init.mask is None and spec.init.rewind_source is None
+        assert spec.init.scale == norm_ratio(theta0, mask, p) and 0 < spec.init.scale < 1
+        assert dataclasses.replace(spec, init=InitSpec()) == RunSpec.dense(cfg, 0)
+    assert NormMatched("l1", 1).reads(ctx) == Ticket("l1").reads(ctx)
+
+
+def test_a_ticket_step_the_dense_run_never_saves_is_refused_first(tiny_cfg, tmp_path):
+    ctx = _ctx(tiny_cfg, tmp_path)  # ticket.step is 30,000; the dense run trains 60 steps
+    with pytest.raises(UserError, match=r"arm 'ticket' of test \(ticket.step=30000\) needs the dense weights"):
+        ctx.train_arms([Dense("base"), Ticket("ticket")])
+    with pytest.raises(UserError, match=r"arm 'ticket@30' of test needs the dense weights at step 30,"):
+        ctx.train_arms([Dense("base"), Ticket("ticket@30", step=30)])  # its step is in its name
+    with pytest.raises(UserError, match="needs the dense arm 'base'"):
+        ctx.train_arms([Ticket("ticket", step=60)])
+    assert not list(tmp_path.glob("runs/*"))
+
+
+# -- the experiments without a test above ---------------------------------------------------------------
+
+
+def test_ticket_timeline_end_to_end(tiny_cfg, tmp_path, monkeypatch):
+    monkeypatch.setattr(TicketTimeline, "grids", Grid(paper=(20, 40, 60), quick=(20, 40, 60)))
+    monkeypatch.setattr(TicketTimeline, "fixed_step", 20)
+    cfg = from_dict({"seeds": [0, 1]}, tiny_cfg)
+    res = run_experiment("ticket-timeline", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {a: sorted(g.seed) for a, g in summary.groupby("arm")} == {
+        a: [0, 1] for a in ("base", "ticket@20", "ticket@40", "ticket@60")
+    }
+    store = Store(tmp_path)
+    base = set(summary[summary.arm == "base"].run_id)
+    for r in summary[summary.arm != "base"].itertuples():
+        m = store.spec(r.run_id).init.mask
+        assert f"ticket@{m.step}" == r.arm and m.source in base and m.rate == 0.6
+    (c4,) = res.claims
+    assert c4["id"] == "C4"
+    assert c4["measured"]["rule"].startswith("holds if every earlier ticket has a larger mean t_gen than ticket@60")
+    acc = c4["measured"]["test acc at step 20"]
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet").merge(summary[["run_id", "arm"]], on="run_id")
+    for arm, value in acc.items():
+        assert value == round(metrics[(metrics.arm == arm) & (metrics.step == 20)].test_acc.mean(), 4)
+    assert (tmp_path / "figures" / "ticket-timeline.png").exists()
+
+
+def test_equal_params_end_to_end(tiny_cfg, tmp_path):
+    cfg = from_dict({"ticket": {"step": 60}, "seeds": [0]}, tiny_cfg)
+    res = run_experiment("equal-params", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert res.claims == []
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    store = Store(tmp_path)
+    spec = {r.arm: store.spec(r.run_id) for r in summary.itertuples()}
+    n = sum(v.numel() for v in store.theta0(spec["base"].run_id).values())  # every weight: d_emb · (p + 2H + C)
+    kept = n - int(0.6 * n + 0.5)
+    narrow_n = sum(v.numel() for v in store.theta0(spec["narrow"].run_id).values())
+    assert spec["narrow"].model.d_emb == res.notes["narrow d_emb"] < spec["base"].model.d_emb
+    assert res.notes["ticket nonzero weights"] == kept
+    assert abs(narrow_n - kept) <= n // spec["base"].model.d_emb  # within one unit of width
+    assert spec["narrow"].init.mask is None and spec["narrow"].optim == spec["base"].optim
+    assert {"base", "ticket", "narrow"} <= set(res.notes)
+    # defined for the MLP only: refused on the transformer before anything trains
+    other = tmp_path / "transformer"
+    tr = apply_overrides(cfg, ["model.name=transformer", "model.d_model=8", "model.d_mlp=8"])
+    with pytest.raises(UserError, match="'equal-params' is defined for model.name = mlp; got 'transformer'"):
+        run_experiment("equal-params", tr, "quick", other, torch.device("cpu"), progress=False)
+    assert not list(other.glob("runs/*"))
+
+
+def test_wd_sweep_end_to_end(tiny_cfg, tmp_path):
+    cfg = from_dict({"seeds": [0, 1]}, tiny_cfg)
+    res = run_experiment("wd-sweep", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    wd = {a: sorted(set(g.weight_decay)) for a, g in summary.groupby("arm")}
+    assert wd == {"wd=0.01": [0.01], "wd=0.1": [0.1], "wd=9.0": [9.0]}
+    assert sorted(summary.seed) == [0, 0, 0, 1, 1, 1] and (summary.density == 1.0).all()
+    assert res.claims == [] and list(res.notes) == ["wd=0.01", "wd=0.1", "wd=9.0"]
+    assert not (tmp_path / "claims.json").exists()
+
+
+def test_figures_leave_pyplot_and_the_backend_alone():
+    """Importing the package (and what draws its figures) sets no matplotlib backend and loads
+    no pyplot, so a notebook keeps its inline plots."""
+    code = (
+        "import matplotlib, sys; before = dict.__getitem__(matplotlib.rcParams, 'backend'); "
+        "import grokking_tickets.experiments, grokking_tickets.report.rebuild, grokking_tickets.status; "
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+        "assert dict.__getitem__(matplotlib.rcParams, 'backend') == before, 'backend set'"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr

@@ -37,18 +37,6 @@ LAYERS = [
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
-# Modules that break the layering on this branch, in files that other branches of the
-# issue-10 redesign are changing; strict=False, so each passes once those branches are in
-# (then drop it from here).
-_PENDING = {
-    "experiments/ imports report/ (claims, figures, writer), a higher layer": [
-        "experiments.equal_params", "experiments.no_weight_decay", "experiments.norm_control", "experiments.pai",
-        "experiments.prune_rate", "experiments.reproduce", "experiments.run", "experiments.ticket_timeline",
-        "experiments.tickets", "experiments.wd_sweep",
-    ],
-    "analysis/report.py imports report/ (claims, figures), a higher layer": ["analysis.report"],
-}  # fmt: skip
-OTHER_BRANCHES = {f"{PKG}.{m}": reason for reason, ms in _PENDING.items() for m in ms}
 
 
 def _modules() -> dict[str, Path]:
@@ -126,16 +114,10 @@ def layer_of(module: str) -> int:
 def test_every_module_has_a_layer():
     unknown = sorted(m for m in MODULES if m.removeprefix(PKG).removeprefix(".").split(".")[0] not in LAYER)
     assert not unknown, f"modules without a layer (add them to LAYERS in {Path(__file__).name}): {unknown}"
-    assert not set(OTHER_BRANCHES) - set(MODULES), "OTHER_BRANCHES names modules that no longer exist"
 
 
 def _layer_cases() -> list:
-    return [
-        pytest.param(
-            m, id=m.removeprefix(f"{PKG}.") or PKG, marks=[pytest.mark.xfail(strict=False, reason=r)] if r else []
-        )
-        for m, r in ((m, OTHER_BRANCHES.get(m)) for m in MODULES)
-    ]
+    return [pytest.param(m, id=m.removeprefix(f"{PKG}.") or PKG) for m in MODULES]
 
 
 def _name(module: str) -> str:

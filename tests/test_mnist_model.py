@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import check_tickets_experiment
 
 from grokking_tickets.config import ModelConfig, TaskConfig, from_dict
 from grokking_tickets.models.mnist_mlp import MnistMLP
@@ -43,7 +44,7 @@ def test_mnist_split_is_disjoint_and_sized():
     assert data.train_x.shape == (1000, 784) and data.test_x.shape == (60000, 784)
     images, _ = _arrays("")
     # disjoint as positions in the 70k set: recover each image's index through a hash of its pixels
-    key = lambda t: {hash(r.numpy().tobytes()) for r in t}  # noqa: E731
+    key = lambda t: {hash(r.numpy().tobytes()) for r in t}
     assert not key(data.train_x) & key(data.test_x)
     assert set(data.train_y.tolist()) == set(range(10))
     other = build_dataset(TaskConfig(name="mnist", split_seed=1))
@@ -65,7 +66,9 @@ def test_mnist_tickets_end_to_end(tmp_path):
         }
     )
     res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert res.claims[0]["id"] == "C3"
+    assert [c["id"] for c in res.claims] == ["C3"]
+    check_tickets_experiment(tmp_path, "tickets@mnist-mlp", "C3", [0, 1], 0.6)
+    assert (tmp_path / "figures" / "tickets@mnist-mlp.png").exists()
 
 
 def test_dense_mlp_with_two_layers_of_d_hidden_is_the_mnist_mlp():

@@ -5,11 +5,11 @@ import torch
 
 from grokking_tickets.config import ModelConfig, TaskConfig
 from grokking_tickets.models.mlp import ModularMLP
+from grokking_tickets.pruning.controls import lp_norm, norm_ratio
+from grokking_tickets.pruning.masks import mask_from_scores, n_pruned
 from grokking_tickets.pruning.scorers.grasp import grasp
 from grokking_tickets.pruning.scorers.snip import snip
 from grokking_tickets.pruning.scorers.synflow import synflow
-from grokking_tickets.pruning.controls import lp_norm, norm_ratio
-from grokking_tickets.pruning.masks import mask_from_scores, n_pruned
 from grokking_tickets.tasks import build_dataset
 from grokking_tickets.train.loss import ce_loss
 

@@ -3,14 +3,12 @@
 import shutil
 from pathlib import Path
 
-import matplotlib
+import pytest
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-
-from grokking_tickets.report.claims import claim  # noqa: E402
-from grokking_tickets.report.writer import write_reports  # noqa: E402
+from grokking_tickets.experiments.norm_control import C7
+from grokking_tickets.experiments.tickets import C1
+from grokking_tickets.report.writer import write_reports
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -20,16 +18,12 @@ def _report(tmp_path: Path) -> Path:
     (tmp_path / "figures").mkdir()
     figs = []
     for i, name in enumerate(("tickets", "norm-control")):  # the figures C1 and C7 are judged from
-        fig, ax = plt.subplots(figsize=(4, 3))
-        ax.plot([0, 1, 2], [0, i, 4])
+        fig = Figure(figsize=(4, 3))
+        fig.subplots().plot([0, 1, 2], [0, i, 4])
         path = tmp_path / "figures" / f"{name}.png"
         fig.savefig(path)
-        plt.close(fig)
         figs.append(str(path))
-    claims = [
-        claim("C1", {"base t_gen": "20,000", "ticket t_gen": "500", "rule": "holds if base / ticket >= 2"}, True),
-        claim("C7", {"x": 1}, False),
-    ]
+    claims = [C1.row("", {"base t_gen": "20,000", "ticket t_gen": "500"}, True), C7.row("", {"x": 1}, False)]
     sections = [{"title": f"figure {i}", "figure": f, "notes": {"n": i}, "text": "arm t_gen"} for i, f in enumerate(figs)]
     _, html = write_reports(tmp_path, claims, sections, {"scale": "quick"}, 61.0)
     return html
@@ -41,7 +35,8 @@ def test_report_files_are_complete(tmp_path):
     assert "1 of 2</b> judged claims hold" in html and "does not hold" in html
     # each claim links to the figure it is judged from; the rule sits by the verdict, not in the numbers
     assert "href='#tickets'" in html and "id='tickets'" in html and "href='#norm-control'" in html
-    assert "judged by: holds if base / ticket &gt;= 2" in html and "rule: holds" not in html
+    assert "judged by: holds if every ticket seed groks and base mean t_gen / ticket mean t_gen &gt;= 2" in html
+    assert "rule: holds" not in html
     assert html.index("<h2>Claims</h2>") < html.index("data:image/png")  # claims first
     md = (tmp_path / "report.md").read_text()
     assert "| C1 |" in md and "figures/tickets.png" in md and "torch:" in md and "(#tickets)" in md

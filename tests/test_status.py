@@ -3,8 +3,8 @@
 import json
 
 import pytest
-
 from conftest import crash_at_step
+
 from grokking_tickets import cli
 from grokking_tickets.train import population
 

@@ -142,7 +142,7 @@ def test_trainer_follows_the_textbook_loop(name, K, dtype, device):
 def _layouts(K: int, rows: int, cols: int, gen: torch.Generator, device: str) -> dict[str, torch.Tensor]:
     """Gradients of shape [K, rows, cols] in the layouts autograd and slicing produce, made on
     ``device`` (moving a view to another device would make it contiguous)."""
-    r = lambda *shape: torch.randn(*shape, generator=gen).to(device)  # noqa: E731
+    r = lambda *shape: torch.randn(*shape, generator=gen).to(device)
     return {
         "contiguous": r(K, rows, cols),
         "transposed": r(K, cols, rows).transpose(1, 2),  # strides (·, 1, rows)

@@ -1,5 +1,7 @@
+import pandas as pd
 import pytest
 import torch
+from conftest import check_tickets_experiment
 
 from grokking_tickets.config import apply_overrides, load_preset
 from grokking_tickets.models import build_model
@@ -61,6 +63,17 @@ def test_transformer_tickets_end_to_end(tmp_path):
         }
     )
     res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert res.claims[0]["id"] == "C2"
+    assert [c["id"] for c in res.claims] == ["C2"]  # the transformer's own claim, filed under its label
+    check_tickets_experiment(tmp_path, "tickets@transformer", "C2", [0, 1], 0.6)
+    assert (tmp_path / "figures" / "tickets@transformer.png").exists()
     res = run_experiment("pai", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert res.claims[0]["id"] == "C9@transformer"
     assert "synflow" in res.claims[0]["measured"]["not run"]
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    pai = summary[summary.experiment == "pai@transformer"]
+    assert sorted(set(pai.arm)) == ["base", "grasp", "random", "snip", "ticket"]  # no synflow runs
+    dens = pai.groupby("arm").density.first()
+    assert all(dens[m] == pytest.approx(dens["ticket"]) for m in ("random", "snip", "grasp"))
+    # the dense and ticket runs are the ones `tickets` trained, not copies
+    tickets = summary[summary.experiment == "tickets@transformer"]
+    assert set(pai[pai.arm.isin(["base", "ticket"])].run_id) == set(tickets.run_id)

@@ -8,8 +8,8 @@ __version__ = "0.1.0"
 
 
 class Results(NamedTuple):
-    summary: "pd.DataFrame"  # noqa: F821  one row per (experiment, arm, run)
-    metrics: "pd.DataFrame"  # noqa: F821  one row per run per evaluated step, with experiment and arm
+    summary: pd.DataFrame  # noqa: F821  one row per (experiment, arm, run)
+    metrics: pd.DataFrame  # noqa: F821  one row per run per evaluated step, with experiment and arm
 
 
 def load(out_dir) -> Results:

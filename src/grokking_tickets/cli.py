@@ -15,8 +15,26 @@ from .errors import UserError
 
 
 class _Parser(argparse.ArgumentParser):
+    epilog_from = None  # a function giving the epilog, called only when help is shown
+
     def error(self, message: str):  # argparse's own errors: one line, exit 2
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def format_help(self) -> str:
+        if self.epilog_from is not None:
+            self.epilog = self.epilog_from()
+        return super().format_help()
+
+
+def _experiment_list() -> str:
+    """`run --help`'s list, from the experiments' registry (imported here: it loads torch)."""
+    from .experiments import EXPERIMENTS
+
+    lines = []
+    for name, e in EXPERIMENTS.items():
+        claims = f" ({', '.join(c.id for c in e.claims)})" if e.claims else ""
+        lines.append(f"  {name:<17} {e.description}{claims}")
+    return "experiments:\n" + "\n".join(lines)
 
 
 def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
@@ -56,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train dense runs, one per seed, as one population")
     _config_args(p, "runs/train")
 
-    p = sub.add_parser("run", help="run one of the paper's experiments (its arms, figure and claims)")
-    p.add_argument("name", help="tickets, ticket-timeline, prune-rate, norm-control, no-weight-decay, pai, ...")
+    p = sub.add_parser(
+        "run", help="run one of the paper's experiments (its arms, figure and claims)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    p.epilog_from = _experiment_list
+    p.add_argument("name", help="the experiment (listed below)")
     p.add_argument("--scale", default="paper", help="paper (the paper's protocol) or quick (default: paper)")
     _config_args(p, "runs/experiments")
     _executor_args(p)
@@ -145,15 +167,17 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     from .executors import make_executor
     from .experiments.reproduce import reproduce
     from .experiments.run import SCALES
+    from .report.writer import write_reports
     from .runner import resolve_device
 
     if args.scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
     executor = make_executor(args.executor, args.ray_address)
-    claims, md, html, runtime = reproduce(
+    claims, sections, settings, runtime = reproduce(
         args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
         executor=executor, max_seeds=args.max_seeds,
     )  # fmt: skip
+    md, html = write_reports(Path(args.out), claims, sections, settings, runtime)
     for c in claims:
         print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
     print(f"{runtime / 60:.1f} min; wrote {md} and {html}")

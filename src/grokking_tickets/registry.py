@@ -61,8 +61,12 @@ class Registry(Generic[T]):
         return self._entries.items()
 
 
-def import_modules(package: str, path) -> None:
-    """Import every module of a package (its ``__name__`` and ``__path__``): each registers its entries."""
-    for info in pkgutil.iter_modules(path):
+def import_modules(package: str, path, first: tuple[str, ...] = ()) -> None:
+    """Import every module of a package (its ``__name__`` and ``__path__``): each registers its
+    entries. Modules named in ``first`` are imported first, in that order (registration order is
+    the order of lists and help texts); the rest follow alphabetically."""
+    for name in first:
+        importlib.import_module(f"{package}.{name}")
+    for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{package}.{info.name}")

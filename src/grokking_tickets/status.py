@@ -40,7 +40,7 @@ def run_state(run_dir: Path) -> dict[str, Any]:
 
 
 # Experiments whose analyses read every checkpoint of their runs (periodicity over training,
-# mask drift): the MLP's `tickets` (analysis/report.py). Filed under other configurations they
+# mask drift): the MLP's `tickets` (analysis/appendix.py). Filed under other configurations they
 # get a suffix (tickets@transformer) and no analysis reads them.
 READS_EVERY_CHECKPOINT = ("tickets",)
 
@@ -171,23 +171,20 @@ def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:
     """What ``reproduce --scale SCALE --out ROOT`` would still train, found without training."""
     import torch
 
-    from .experiments import EXPERIMENTS
-    from .experiments.base import PlanContext, _Planned
+    from .experiments import experiment_label
+    from .experiments.base import PlanContext
     from .experiments.reproduce import plan_configs
-    from .experiments.run import SCALES, experiment_label
+    from .experiments.run import SCALES
 
     if scale not in SCALES:
         raise UserError(f"--plan must be one of {', '.join(SCALES)}; got {scale!r}")
     store = Store(root)
     planned: dict[str, Any] = {}
     unknown = 0
-    for _, cfg, names in plan_configs(scale):
-        for name in names:
-            ctx = PlanContext(cfg, store, torch.device("cpu"), experiment_label(name, cfg), scale, progress=False)
-            try:
-                EXPERIMENTS[name].run(ctx)
-            except _Planned:
-                pass
+    for _, cfg, experiments in plan_configs(scale):
+        for experiment in experiments:
+            ctx = PlanContext(cfg, store, torch.device("cpu"), experiment_label(experiment.name, cfg), scale, progress=False)
+            experiment.plan(ctx)
             planned.update(ctx.planned)
             unknown += ctx.unknown
     todo = {rid: spec for rid, spec in planned.items() if not store.is_done(rid)}

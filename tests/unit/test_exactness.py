@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import crash_at_step
+
 from grokking_tickets.config import from_dict
 from grokking_tickets.models import MODELS, build_model
 from grokking_tickets.pruning import mask_from_scores, n_pruned

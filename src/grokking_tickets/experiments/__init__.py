@@ -1,19 +1,18 @@
-"""The paper's experiments, one module per figure. Each exposes ``run(ctx) -> ExperimentResult``."""
+"""The paper's experiments, one module per figure, each an :class:`Experiment` registered in
+:data:`EXPERIMENTS` where it is defined: a new experiment is one new module here."""
 
 from __future__ import annotations
 
-from . import equal_params, no_weight_decay, norm_control, pai, prune_rate, ticket_timeline, tickets, wd_sweep
-from .base import Arm, Context, ExperimentResult
+from ..registry import import_modules
+from .arms import Arm, Dense, NormMatched, PaI, Ticket
+from .base import EXPERIMENTS, Context, Experiment, ExperimentResult, config_label, experiment_label, figure_of
 
-EXPERIMENTS = {
-    "tickets": tickets,
-    "ticket-timeline": ticket_timeline,
-    "prune-rate": prune_rate,
-    "norm-control": norm_control,
-    "no-weight-decay": no_weight_decay,
-    "pai": pai,
-    "equal-params": equal_params,
-    "wd-sweep": wd_sweep,
-}
+# The paper's experiments first, in its figures' order (the CLI lists and error messages keep
+# it); then every other module of this package.
+PAPER_ORDER = ("tickets", "ticket_timeline", "prune_rate", "norm_control", "no_weight_decay", "pai", "equal_params")
+import_modules(__name__, __path__, first=(*PAPER_ORDER, "wd_sweep"))
 
-__all__ = ["EXPERIMENTS", "Arm", "Context", "ExperimentResult"]
+__all__ = [
+    "EXPERIMENTS", "Arm", "Context", "Dense", "Experiment", "ExperimentResult", "NormMatched", "PaI", "Ticket",
+    "config_label", "experiment_label", "figure_of",
+]  # fmt: skip

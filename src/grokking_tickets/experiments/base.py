@@ -1,47 +1,66 @@
-"""Experiments are declared as arms; this module turns arms into runs and trains them.
+"""Experiments as objects, and the Context that turns their arms into trained runs.
 
-An :class:`Arm` says what a group of runs is (dense, a magnitude ticket from a dense arm, a
-pruning-at-initialization mask, a norm-matched dense control) and which config overrides it
-has. :meth:`Context.train_arms` resolves every arm for every seed into a RunSpec, in two
-stages: dense arms first (their weights are what tickets and controls are made from), then
-the arms derived from them. Each stage goes to the runner in one call, so runs of the same
-shape train as one population, and runs already in the store are never trained again.
+An :class:`Experiment` declares its arms (:mod:`.arms`), its grids at each scale, the models it
+is defined for, its figure and its claims (:class:`~..analysis.claims.ClaimDef`, next to the
+code that judges them). It registers itself in :data:`EXPERIMENTS` where it is defined, so a
+new experiment is one new module of this package.
+
+:meth:`Context.train_arms` resolves every arm for every seed into a RunSpec, in two stages:
+dense arms first (their weights are what tickets and controls are made from), then the arms
+derived from them. Each stage goes to the runner in one call, so runs of the same shape train
+as one population, and runs already in the store are never trained again.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
 import torch
+from matplotlib.figure import Figure
 
-from ..config import Config, apply_overrides
+from ..analysis.appendix import CLAIMS as APPENDIX_CLAIMS
+from ..analysis.appendix import PERIODICITY_FIGURE
+from ..analysis.claims import ClaimDef, labelled
+from ..analysis.figures import save
+from ..analysis.tables import write_tables
+from ..config import Config
 from ..errors import UserError
+from ..executors import Executor
 from ..models import build_model
-from ..pruning import build_mask
-from ..pruning.controls import norm_ratio
+from ..registry import Registry
 from ..runner import train_runs
-from ..spec import InitSpec, MaskSpec, RunSpec
+from ..spec import RunSpec
 from ..store import Store
 from ..tasks import build_dataset
+from .arms import Arm
+
+# The paper's three configurations keep the names they always had: the MLP on modular addition
+# is bare (tickets, C1), the others carry their model (tickets@transformer, C6@mnist-mlp).
+_PAPER_LABELS = {("mlp", "modular", "add"): "", ("transformer", "modular", "add"): "transformer",
+                 ("mnist-mlp", "mnist", ""): "mnist-mlp"}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Arm:
-    name: str
-    overrides: tuple[str, ...] = ()  # `--set`-style overrides for this arm only
-    mask: str | None = None  # None (dense) or a mask method: magnitude, random, snip, grasp, synflow
-    rate: float | None = None  # fraction pruned; default ticket.rate
-    ticket_step: int | None = None  # magnitude: step of the source run's weights; default ticket.step
-    source: str = "base"  # the dense arm a ticket (or control) is made from
-    norm_match: int | None = None  # 1 or 2: dense θ0 scaled to the L_p norm of `source`'s ticket
-    seed_rates: dict[int, float] | None = field(default=None, hash=False)  # per-seed rate (critical rate)
+def config_label(cfg: Config) -> str:
+    """The label of a configuration: which model on which task (modular tasks by their op).
 
-    @property
-    def dense(self) -> bool:
-        return self.mask is None and self.norm_match is None
+    Any configuration but the paper's three gets ``MODEL-OP`` (mlp-mul, transformer-sub) or,
+    off modular arithmetic, ``MODEL-TASK``, so its experiments, figures and claim ids
+    (C1@mlp-mul) never overwrite the paper's. Settings (p, widths, train_frac, weight decay,
+    the ticket's) do not enter the label: it separates kinds of configuration, while runs are
+    keyed by their full settings anyway, and one experiment name covers every run registered
+    under it in a store (README: use a fresh --out for a clean comparison of settings).
+    """
+    model, task = cfg.model.name, cfg.task.name
+    op = cfg.task.op if task == "modular" else ""
+    return _PAPER_LABELS.get((model, task, op), f"{model}-{op or task}")
+
+
+def experiment_label(name: str, cfg: Config) -> str:
+    """The name an experiment is filed under in a store, and its figure's stem (tickets@transformer)."""
+    return labelled(name, config_label(cfg))
 
 
 @dataclass
@@ -49,74 +68,19 @@ class Context:
     cfg: Config
     store: Store
     device: torch.device
-    experiment: str
+    experiment: str  # the name this experiment is filed under (experiment_label)
     scale: str = "paper"
     progress: bool = True
-    executor: str = "local"  # or "ray": each cohort a Ray task
-    ray_address: str | None = None
+    executor: Executor | None = None  # where cohorts train (None: here, one after another)
     _models: dict = field(default_factory=dict)
 
     @property
     def seeds(self) -> tuple[int, ...]:
         return self.cfg.seeds
 
-    def arm_cfg(self, arm: Arm) -> Config:
-        return apply_overrides(self.cfg, list(arm.overrides))
-
-    # -- resolving arms into run specs ------------------------------------------------------------
-
-    def spec(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> RunSpec:
-        cfg = self.arm_cfg(arm)
-        base = RunSpec.dense(cfg, seed)
-        rate = self._rate(arm, seed, cfg)
-        if arm.dense or (arm.mask is not None and rate == 0.0):  # rate 0 prunes nothing: the dense run
-            return base
-        if arm.norm_match is not None:  # θ0 · r_p, with r_p measured on the mask of `source`'s ticket
-            ticket = self.spec(dataclasses.replace(arm, mask="magnitude", norm_match=None), seed, arms)
-            model = self.model(ticket)
-            mask = build_mask(ticket.init.mask, ticket, model, None, self.store)
-            r = norm_ratio(model.init(seed), mask, arm.norm_match)
-            return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(scale=r))
-        if arm.mask == "magnitude":
-            dense = self.source_spec(arm, seed, arms)
-            chain = self.imp_chain(arm, seed, arms)
-            src = chain[-1] if chain else dense
-            t = cfg.ticket
-            mask = MaskSpec("magnitude", rate, t.scope, src.run_id, arm.ticket_step or t.step)
-            rewind = (dense.run_id, t.rewind_step) if t.rewind_step > 0 else (None, None)
-            return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(1.0, mask, *rewind))
-        return RunSpec(base.task, base.model, base.optim, base.train, seed, InitSpec(mask=MaskSpec(arm.mask, rate, cfg.ticket.scope)))
-
-    def imp_chain(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> list[RunSpec]:
-        """The intermediate rounds of iterative magnitude pruning (empty for one shot).
-
-        Round i (1 <= i < n) is a ticket at rate 1 - (1 - rate)^(i/n) made from round i-1's
-        weights (round 0 is the dense source run) and trained like the source. The final
-        round, the arm's own run, prunes to the full rate from round n-1's weights.
-        """
-        cfg = self.arm_cfg(arm)
-        t = cfg.ticket
-        if arm.mask != "magnitude" or t.rounds == 1:
-            return []
-        src = self.source_spec(arm, seed, arms)
-        rate, step = self._rate(arm, seed, cfg), arm.ticket_step or t.step
-        chain = []
-        for i in range(1, t.rounds):
-            r_i = round(1 - (1 - rate) ** (i / t.rounds), 12)
-            init = InitSpec(mask=MaskSpec("magnitude", r_i, t.scope, src.run_id, step))
-            src = RunSpec(src.task, src.model, src.optim, src.train, seed, init)
-            chain.append(src)
-        return chain
-
-    def _rate(self, arm: Arm, seed: int, cfg: Config) -> float:
-        if arm.seed_rates is not None:
-            return arm.seed_rates[seed]
-        return cfg.ticket.rate if arm.rate is None else arm.rate
-
-    def source_spec(self, arm: Arm, seed: int, arms: dict[str, Arm]) -> RunSpec:
-        if arm.source not in arms:
-            raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
-        return RunSpec.dense(self.arm_cfg(arms[arm.source]), seed)
+    @property
+    def label(self) -> str:
+        return config_label(self.cfg)
 
     def model(self, spec: RunSpec):
         key = (spec.task, spec.model)
@@ -130,18 +94,17 @@ class Context:
         """Train every arm for every seed (dense arms first); returns arm name -> specs."""
         seeds = seeds or self.seeds
         by_name = {a.name: a for a in arms}
-        needed_sources = {a.source for a in arms if not a.dense}
-        for name in needed_sources:
+        for name in {s for a in arms for s in a.sources}:
             if name not in by_name:
                 raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
         self._check_checkpoints(arms, by_name)
         out: dict[str, list[RunSpec]] = {}
         for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
             # iterative pruning: its intermediate rounds, level by level, before the tickets
-            chains = [self.imp_chain(a, s, by_name) for a in stage for s in seeds]
+            chains = [a.chain(self, s, by_name) for a in stage for s in seeds]
             for level in range(max((len(c) for c in chains), default=0)):
                 self._train([c[level] for c in chains if len(c) > level])
-            specs = {a.name: [self.spec(a, s, by_name) for s in seeds] for a in stage}
+            specs = {a.name: [a.spec(self, s, by_name) for s in seeds] for a in stage}
             self._train([s for v in specs.values() for s in v])
             self.store.register(
                 self.experiment, [{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v]
@@ -149,21 +112,16 @@ class Context:
             out.update(specs)
         return out
 
-    def _check_checkpoints(self, arms: list[Arm], by_name: dict[str, Arm]) -> None:
+    def _check_checkpoints(self, arms: list[Arm], by_name: Mapping[str, Arm]) -> None:
         """Before anything trains: every ticket's weights (``ticket.step``) and rewind point
         (``ticket.rewind_step``) must be steps its dense run saves, i.e. within its budget and
         on its checkpoint grid (every ``train.checkpoint_every`` steps, and the last step)."""
         for arm in arms:
-            if arm.mask != "magnitude" and arm.norm_match is None:
-                continue  # dense runs and pruning-at-init masks read no dense weights
-            t, src = self.arm_cfg(arm).ticket, self.arm_cfg(by_name[arm.source]).train
-            points = [("ticket.step", arm.ticket_step or t.step)]
-            if t.rewind_step > 0:
-                points.append(("ticket.rewind_step", t.rewind_step))
-            for key, step in points:
+            for read in arm.reads(self):
+                src, step = by_name[read.source].cfg(self).train, read.step
                 if step > src.steps or (step % src.checkpoint_every and step != src.steps):
-                    named = key != "ticket.step" or arm.ticket_step is None  # the arm's own step is in its name
-                    where = f"arm {arm.name!r} of {self.experiment}" + (f" ({key}={step})" if named else "")
+                    named = f" ({read.setting}={step})" if read.setting else ""
+                    where = f"arm {arm.name!r} of {self.experiment}{named}"
                     raise UserError(
                         f"{where} needs the dense weights at step {step:,}, which the dense run never saves: "
                         f"it trains train.steps={src.steps:,} and saves every train.checkpoint_every="
@@ -171,13 +129,18 @@ class Context:
                     )
 
     def _train(self, specs: list[RunSpec]) -> None:
-        train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor, ray_address=self.ray_address)
+        """The one call into the runner."""
+        train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor)
+
+    def _write_tables(self) -> pd.DataFrame:
+        """The one call that rebuilds summary.csv and metrics.parquet."""
+        return write_tables(self.store, self.cfg.train.threshold)
 
     # -- results --------------------------------------------------------------------------------------
 
     def results(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(summary rows of this experiment, its metrics joined with arm names)."""
-        summary = self.store.write_tables(self.cfg.train.threshold)
+        summary = self._write_tables()
         summary = summary[summary.experiment == self.experiment].reset_index(drop=True)
         metrics = pd.read_parquet(self.store.root / "metrics.parquet")
         metrics = metrics.merge(summary[["run_id", "arm"]], on="run_id")
@@ -213,8 +176,104 @@ class PlanContext(Context):
         for arm in arms:
             for seed in seeds or self.seeds:
                 try:
-                    for spec in [*self.imp_chain(arm, seed, by_name), self.spec(arm, seed, by_name)]:
+                    for spec in [*arm.chain(self, seed, by_name), arm.spec(self, seed, by_name)]:
                         self.planned[spec.run_id] = spec
                 except UserError:  # needs the weights of a run that is not trained yet
                     self.unknown += 1
         raise _Planned
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An experiment's grid (its rates, ticket steps or decays) at each scale. `quick` is
+    coarser than `paper`, never shorter: budgets stay as they are (see run.scaled)."""
+
+    paper: tuple
+    quick: tuple
+
+
+class Experiment:
+    """One experiment (a figure of the paper): its arms, grids, figure and claims.
+
+    Subclasses set the class attributes and implement :meth:`arms` (or :meth:`train`, when
+    arms are chosen from results), :meth:`figure`, and :meth:`judge` where they make claims.
+    ``run`` trains, judges, draws; it is the same for every experiment.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]  # one line, for the CLI's list
+    models: ClassVar[tuple[str, ...] | None] = None  # the model.name values it is defined for; None: all
+    grids: ClassVar[Grid | None] = None
+    claims: ClassVar[tuple[ClaimDef, ...]] = ()
+
+    def check(self, cfg: Config) -> None:
+        """Refuse a configuration this experiment is not defined for (before anything trains)."""
+        if self.models is not None and cfg.model.name not in self.models:
+            models = " or ".join(self.models)
+            raise UserError(f"experiment {self.name!r} is defined for model.name = {models}; got {cfg.model.name!r}")
+
+    def grid(self, ctx: Context) -> tuple:
+        return getattr(self.grids, ctx.scale)
+
+    def arms(self, ctx: Context) -> list[Arm]:
+        raise NotImplementedError
+
+    def train(self, ctx: Context) -> Any:
+        """Train the arms; what it returns is handed to :meth:`judge`."""
+        return ctx.train_arms(self.arms(ctx))
+
+    def judge(
+        self, ctx: Context, summary: pd.DataFrame, metrics: pd.DataFrame, trained: Any
+    ) -> list[dict[str, Any]]:
+        """The claims.json rows of this experiment's claims (see :meth:`claim`)."""
+        return []
+
+    def notes(self, ctx: Context, summary: pd.DataFrame) -> dict[str, Any] | None:
+        """Numbers reported beside the figure, for experiments without claims."""
+        return None
+
+    def figure(self, ctx: Context, summary: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
+        raise NotImplementedError
+
+    def claim(self, ctx: Context, defn: ClaimDef, measured: dict[str, Any], holds: bool | None, **fields: Any) -> dict:
+        """One judged claim, its id under this configuration's label."""
+        return defn.row(ctx.label, measured, holds, **fields)
+
+    def run(self, ctx: Context) -> ExperimentResult:
+        self.check(ctx.cfg)
+        trained = self.train(ctx)
+        summary, metrics = ctx.results()
+        claims = self.judge(ctx, summary, metrics, trained)
+        figure = save(self.figure(ctx, summary, metrics), ctx.store.root, ctx.experiment)
+        return ExperimentResult(claims, figure, notes=self.notes(ctx, summary))
+
+    def plan(self, ctx: PlanContext) -> None:
+        """Record in ``ctx`` what :meth:`run` would train first, training nothing."""
+        self.check(ctx.cfg)
+        try:
+            self.train(ctx)
+        except _Planned:
+            pass
+
+
+EXPERIMENTS: Registry[Experiment] = Registry("experiment")
+
+E = TypeVar("E", bound=type[Experiment])
+
+
+def register(cls: E) -> E:
+    """Class decorator: register one instance of an experiment under its name."""
+    EXPERIMENTS.register(cls())
+    return cls
+
+
+def figure_of(cid: str) -> str | None:
+    """The stem of the figure a claim id is judged from: "C6@transformer" -> "norm-control@transformer",
+    "C2" -> "tickets@transformer" (the configuration C2 is stated for); None for an unknown claim."""
+    base, _, label = cid.partition("@")
+    judged = [(name, e.claims) for name, e in EXPERIMENTS.items()] + [(PERIODICITY_FIGURE, APPENDIX_CLAIMS)]
+    for stem, claims in judged:
+        for c in claims:
+            if c.id == base:
+                return labelled(stem, label or c.config)
+    return None

@@ -8,35 +8,42 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
-
-from ..errors import UserError
-from ..report.claims import arm_tgen, fmt_tgen
-from ..report.figures import accuracy_curves, save
-from .base import Arm, Context, ExperimentResult
+from ..analysis.claims import arm_tgen, fmt_tgen
+from ..analysis.figures import accuracy_curves, new_figure
+from ..pruning.masks import n_pruned
+from .arms import Dense, Ticket
+from .base import Context, Experiment, register
 
 
 def narrow_width(ctx: Context) -> tuple[int, int]:
     """(d_emb of the narrow MLP, the ticket's nonzero count)."""
-    model = ctx.model(ctx.spec(Arm("base"), ctx.seeds[0], {}))
-    if ctx.cfg.model.name != "mlp":
-        raise UserError("equal-params is defined for the modular MLP (model.name = mlp)")
+    model = ctx.model(Dense("base").spec(ctx, ctx.seeds[0], {}))
     n = sum(math.prod(s) for s in model.shapes().values())
-    kept = n - int(ctx.cfg.ticket.rate * n + 0.5)
+    kept = n - n_pruned(ctx.cfg.ticket.rate, n)
     per_width = n // ctx.cfg.model.d_emb  # parameters per unit of d_emb: p + 2H + C
     return max(1, round(kept / per_width)), kept
 
 
+@register
+class EqualParams(Experiment):
+    name = "equal-params"
+    description = "App. I: a dense MLP narrowed to the ticket's number of nonzero weights"
+    models = ("mlp",)  # the width that is narrowed is the MLP's d_emb
 
+    def arms(self, ctx):
+        d, _ = narrow_width(ctx)
+        return [Dense("base"), Ticket("ticket"), Dense("narrow", (f"model.d_emb={d}",))]
 
-def run(ctx: Context) -> ExperimentResult:
-    d, kept = narrow_width(ctx)
-    arms = [Arm("base"), Arm("ticket", mask="magnitude"), Arm("narrow", (f"model.d_emb={d}",))]
-    ctx.train_arms(arms)
-    summary, metrics = ctx.results()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    accuracy_curves(ax, metrics, [a.name for a in arms], f"equal trainable weights ({kept:,}): narrow d_emb={d}")
-    notes = {a.name: fmt_tgen(arm_tgen(summary, a.name)) for a in arms}
-    notes["narrow d_emb"] = d
-    notes["ticket nonzero weights"] = kept
-    return ExperimentResult([], save(fig, ctx.store.root, ctx.experiment), notes=notes)
+    def notes(self, ctx, summary):
+        d, kept = narrow_width(ctx)
+        notes = {a: fmt_tgen(arm_tgen(summary, a)) for a in ("base", "ticket", "narrow")}
+        notes["narrow d_emb"] = d
+        notes["ticket nonzero weights"] = kept
+        return notes
+
+    def figure(self, ctx, summary, metrics):
+        d, kept = narrow_width(ctx)
+        fig = new_figure(7, 4.5)
+        title = f"equal trainable weights ({kept:,}): narrow d_emb={d}"
+        accuracy_curves(fig.subplots(), metrics, ["base", "ticket", "narrow"], title)
+        return fig

@@ -2,31 +2,49 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-
+from ..analysis.claims import ClaimDef, arm_tgen, fmt_tgen
+from ..analysis.figures import accuracy_curves, new_figure
 from ..pruning import SCORERS
-from ..report.claims import arm_tgen, claim, fmt_tgen
-from ..report.figures import accuracy_curves, save
-from .base import Arm, Context, ExperimentResult
+from .arms import Dense, PaI, Ticket
+from .base import Experiment, register
 
-ALL_METHODS = ("random", "snip", "grasp", "synflow")
+C9 = ClaimDef(
+    "C9",
+    "Random, SNIP, GraSP and SynFlow masks at the ticket's density do not beat the base and are all "
+    "slower than the grokking ticket.",
+    "all PaI masks no better than base (Fig. 7)",
+    "holds if no PaI method has a smaller mean t_gen than the base, and all have a larger one than the ticket",
+)
+METHODS = ("random", "snip", "grasp", "synflow")  # the paper's four (a new scorer is an arm of its own)
 
 
-def run(ctx: Context) -> ExperimentResult:
-    model = ctx.model(ctx.spec(Arm("base"), ctx.seeds[0], {}))
-    methods = tuple(m for m in ALL_METHODS if SCORERS[m].applies_to(model))
-    arms = [Arm("base"), Arm("ticket", mask="magnitude")] + [Arm(m, mask=m) for m in methods]
-    ctx.train_arms(arms)
-    summary, metrics = ctx.results()
-    tg = {a.name: arm_tgen(summary, a.name) for a in arms}
-    no_beat = all(tg[m]["mean"] >= tg["base"]["mean"] for m in methods)
-    slower = all(tg[m]["mean"] > tg["ticket"]["mean"] for m in methods)
-    measured = {
-        **{f"{a.name} t_gen": fmt_tgen(tg[a.name]) for a in arms},
-        "rule": "holds if no PaI method has a smaller mean t_gen than the base, and all have a larger one than the ticket",
-    }
-    if len(methods) < len(ALL_METHODS):
-        measured["not run"] = "synflow (undefined for softmax attention)"
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    accuracy_curves(ax, metrics, [a.name for a in arms], "pruning at initialization", train=False)
-    return ExperimentResult([claim("C9", measured, no_beat and slower)], save(fig, ctx.store.root, ctx.experiment))
+@register
+class PruningAtInit(Experiment):
+    name = "pai"
+    description = "Fig. 7: random, SNIP, GraSP and SynFlow masks at the ticket's density"
+    claims = (C9,)
+
+    def methods(self, ctx) -> tuple[str, ...]:
+        """The methods defined for this model (SynFlow is not for softmax attention)."""
+        model = ctx.model(Dense("base").spec(ctx, ctx.seeds[0], {}))
+        return tuple(m for m in METHODS if SCORERS[m].applies_to(model))
+
+    def arms(self, ctx):
+        return [Dense("base"), Ticket("ticket")] + [PaI(m, m) for m in self.methods(ctx)]
+
+    def judge(self, ctx, summary, metrics, trained):
+        methods = self.methods(ctx)
+        names = ["base", "ticket", *methods]
+        tg = {n: arm_tgen(summary, n) for n in names}
+        no_beat = all(tg[m]["mean"] >= tg["base"]["mean"] for m in methods)
+        slower = all(tg[m]["mean"] > tg["ticket"]["mean"] for m in methods)
+        measured = {f"{n} t_gen": fmt_tgen(tg[n]) for n in names}
+        if len(methods) < len(METHODS):
+            measured["not run"] = "synflow (undefined for softmax attention)"
+        return [self.claim(ctx, C9, measured, no_beat and slower)]
+
+    def figure(self, ctx, summary, metrics):
+        fig = new_figure(7, 4.5)
+        arms = ["base", "ticket", *self.methods(ctx)]
+        accuracy_curves(fig.subplots(), metrics, arms, "pruning at initialization", train=False)
+        return fig

@@ -1,5 +1,6 @@
-"""`grokking-tickets reproduce`: every experiment for the three configurations, the appendix
-analyses, and the report. Dense runs shared between experiments are trained once (run store).
+"""`grokking-tickets reproduce`: every experiment for the three configurations and the appendix
+analyses. Dense runs shared between experiments are trained once (run store). The report is
+drawn from what this returns by the report layer (the CLI calls both).
 """
 
 from __future__ import annotations
@@ -8,15 +9,25 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from ..analysis.report import run_analyses
+from ..analysis.appendix import run_analyses
+from ..analysis.claims import merge_claims
 from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
+from ..executors import Executor
 from ..progress import duration
-from ..report.claims import merge_claims
-from ..report.writer import write_reports
+from ..tasks.mnist_data import check_mnist_source
+from .base import EXPERIMENTS, Experiment
 from .run import run_experiment, scaled
 
-MLP_ALL = ("tickets", "norm-control", "pai", "ticket-timeline", "prune-rate", "no-weight-decay", "equal-params")
+
+def _experiments(*names: str) -> tuple[Experiment, ...]:
+    return tuple(EXPERIMENTS[n] for n in names)
+
+
+MLP_ALL = _experiments(
+    "tickets", "norm-control", "pai", "ticket-timeline", "prune-rate", "no-weight-decay", "equal-params"
+)
 # MNIST at `quick`: one seed and a 30k-step budget (steps of ~12 ms on 2 cores: the paper's
 # 3 seeds x 100k steps take hours there). 30k is enough for the dense net to grok at the
 # preset's weight decay (README, MNIST weight-decay study); `paper` keeps 100k.
@@ -26,23 +37,24 @@ MNIST_QUICK = ("train.steps=30000", "train.checkpoint_every=5000", "ticket.step=
 PLAN = {
     "paper": [
         ("mlp-modadd", (), None, MLP_ALL),
-        ("transformer-modadd", (), None, ("tickets", "norm-control", "pai")),
-        ("mnist-mlp", (), None, ("tickets", "norm-control", "pai")),
+        ("transformer-modadd", (), None, _experiments("tickets", "norm-control", "pai")),
+        ("mnist-mlp", (), None, _experiments("tickets", "norm-control", "pai")),
     ],
     "quick": [
         ("mlp-modadd", (), None, MLP_ALL),
-        ("transformer-modadd", (), None, ("tickets",)),
-        ("mnist-mlp", MNIST_QUICK, (0,), ("tickets",)),
+        ("transformer-modadd", (), None, _experiments("tickets")),
+        ("mnist-mlp", MNIST_QUICK, (0,), _experiments("tickets")),
     ],
 }
 
 
 def plan_configs(
     scale: str, seeds: str | None = None, mnist_dir: str | None = None, max_seeds: int = MAX_SEEDS
-) -> list[tuple[str, Config, tuple[str, ...]]]:
-    """(preset, its resolved config at this scale, its experiments), in the order reproduce runs them."""
+) -> list[tuple[str, Config, tuple[Experiment, ...]]]:
+    """(preset, its resolved config at this scale, its experiments), in the order reproduce runs them.
+    Every experiment is checked against its config here, before anything trains."""
     out = []
-    for preset, overrides, plan_seeds, names in PLAN[scale]:
+    for preset, overrides, plan_seeds, experiments in PLAN[scale]:
         over = list(overrides)
         if mnist_dir and preset.startswith("mnist"):
             over.append(f"task.data_dir={json.dumps(mnist_dir)}")  # a TOML string
@@ -52,7 +64,9 @@ def plan_configs(
         cfg = scaled(cfg, scale, seeds is not None)
         if plan_seeds is not None and seeds is None:
             cfg = from_dict({"seeds": list(plan_seeds)}, cfg)
-        out.append((preset, cfg, names))
+        for experiment in experiments:
+            experiment.check(cfg)
+        out.append((preset, cfg, experiments))
     return out
 
 
@@ -63,28 +77,27 @@ def reproduce(
     seeds: str | None = None,
     progress: bool = True,
     mnist_dir: str | None = None,
-    executor: str = "local",
-    ray_address: str | None = None,
+    executor: Executor | None = None,
     max_seeds: int = MAX_SEEDS,
-):
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], float]:
+    """Train and judge the plan; returns (claims, report sections, settings, run time in s)."""
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
     configs = plan_configs(scale, seeds, mnist_dir, max_seeds)  # bad seeds are refused here, before training
     for _, cfg, _ in configs:
         if cfg.task.name == "mnist":  # MNIST comes last: a missing data set must fail first
-            from ..tasks.mnist_data import check_mnist_source
-
             check_mnist_source(cfg.task.data_dir or None)
-    done, total = 0, sum(len(names) for *_, names in configs)
-    for preset, cfg, names in configs:
+    done, total = 0, sum(len(experiments) for *_, experiments in configs)
+    for preset, cfg, experiments in configs:
         settings[preset] = cfg.to_dict()
-        for name in names:
+        for experiment in experiments:
+            name = experiment.name
             done += 1
             t_exp = time.time()
             if progress:  # the outer line: where a long job stands
                 print(f"[{done}/{total}] {name} ({preset}); {duration(t_exp - t0)} so far", file=sys.stderr, flush=True)
-            res = run_experiment(name, cfg, scale, out, device, progress, executor, ray_address)
+            res = run_experiment(name, cfg, scale, out, device, progress, executor)
             if progress:
                 print(f"[{done}/{total}] {name} ({preset}): done in {duration(time.time() - t_exp)}", file=sys.stderr, flush=True)
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
@@ -94,6 +107,4 @@ def reproduce(
     for fig, title in zip(analyses["figures"], ("Periodicity of hidden neurons (C10)", "Mask drift during training")):
         sections.append({"title": title, "figure": fig, "notes": None, "text": ""})
     sections.append({"title": "Dead neurons and mask drift", "figure": None, "notes": analyses["notes"], "text": ""})
-    runtime = time.time() - t0
-    md, html = write_reports(out, claims, sections, settings, runtime)
-    return claims, md, html, runtime
+    return claims, sections, settings, time.time() - t0

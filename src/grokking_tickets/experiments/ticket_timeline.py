@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from ..report.claims import arm_tgen, claim, fmt_tgen
-from ..report.figures import accuracy_curves, save
-from .base import Arm, Context, ExperimentResult
+from ..analysis.claims import ClaimDef, arm_tgen, fmt_tgen
+from ..analysis.figures import accuracy_curves, new_figure
+from .arms import Dense, Ticket
+from .base import Experiment, Grid, register
 
-STEPS = {"paper": (2000, 5000, 10000, 16000, 28000), "quick": (2000, 10000, 28000)}
-FIXED_STEP = 2000  # test accuracy of every ticket is compared at this step (chosen before any run)
+C4 = ClaimDef(
+    "C4",
+    "Tickets taken earlier (2k, 5k, 10k, 16k) are slower than the grokking ticket (28k); test accuracy "
+    "at a fixed step rises with the step the ticket was taken at.",
+    "28k ticket fastest; accuracy rises with ticket step (Fig. 3)",
+    "holds if every earlier ticket has a larger mean t_gen than {last} and the rank correlation is > 0",
+)
 
 
 def _spearman(x, y) -> float:
@@ -18,29 +23,44 @@ def _spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1]) if np.std(rx) and np.std(ry) else float("nan")
 
 
-def run(ctx: Context) -> ExperimentResult:
-    steps = STEPS[ctx.scale]
-    arms = [Arm("base")] + [Arm(f"ticket@{s}", mask="magnitude", ticket_step=s) for s in steps]
-    ctx.train_arms(arms)
-    summary, metrics = ctx.results()
-    names = [a.name for a in arms[1:]]
-    tg = {n: arm_tgen(summary, n) for n in names}
-    last = names[-1]
-    at_fixed = metrics[metrics.step == FIXED_STEP].groupby("arm").test_acc.mean()
-    acc = [float(at_fixed.get(n, np.nan)) for n in names]
-    rho = _spearman(steps, acc)
-    earlier_slower = all(tg[n]["mean"] > tg[last]["mean"] for n in names[:-1])
-    holds = earlier_slower and rho > 0
-    measured = {
-        **{f"{n} t_gen": fmt_tgen(tg[n]) for n in names},
-        f"test acc at step {FIXED_STEP}": {n: round(a, 4) for n, a in zip(names, acc)},
-        "spearman(ticket step, acc)": round(rho, 3),
-        "rule": f"holds if every earlier ticket has a larger mean t_gen than {last} and the rank correlation is > 0",
-    }
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    accuracy_curves(ax1, metrics, names + ["base"], "tickets taken at different steps")
-    ax2.plot(steps, acc, "o-")
-    ax2.set_xlabel("step the ticket was taken at")
-    ax2.set_ylabel(f"test accuracy at step {FIXED_STEP}")
-    ax2.set_ylim(-0.02, 1.02)
-    return ExperimentResult([claim("C4", measured, holds)], save(fig, ctx.store.root, ctx.experiment))
+@register
+class TicketTimeline(Experiment):
+    name = "ticket-timeline"
+    description = "Fig. 3: tickets from the dense weights before, during and after grokking"
+    grids = Grid(paper=(2000, 5000, 10000, 16000, 28000), quick=(2000, 10000, 28000))  # the tickets' steps
+    claims = (C4,)
+    fixed_step = 2000  # test accuracy of every ticket is compared at this step (chosen before any run)
+
+    def arms(self, ctx):
+        return [Dense("base")] + [Ticket(f"ticket@{s}", step=s) for s in self.grid(ctx)]
+
+    def _acc_at_fixed_step(self, names, metrics) -> list[float]:
+        at_fixed = metrics[metrics.step == self.fixed_step].groupby("arm").test_acc.mean()
+        return [float(at_fixed.get(n, np.nan)) for n in names]
+
+    def judge(self, ctx, summary, metrics, trained):
+        steps = self.grid(ctx)
+        names = [f"ticket@{s}" for s in steps]
+        tg = {n: arm_tgen(summary, n) for n in names}
+        last = names[-1]
+        acc = self._acc_at_fixed_step(names, metrics)
+        rho = _spearman(steps, acc)
+        earlier_slower = all(tg[n]["mean"] > tg[last]["mean"] for n in names[:-1])
+        measured = {
+            **{f"{n} t_gen": fmt_tgen(tg[n]) for n in names},
+            f"test acc at step {self.fixed_step}": {n: round(a, 4) for n, a in zip(names, acc)},
+            "spearman(ticket step, acc)": round(rho, 3),
+        }
+        return [self.claim(ctx, C4, measured, earlier_slower and rho > 0, last=last)]
+
+    def figure(self, ctx, summary, metrics):
+        steps = self.grid(ctx)
+        names = [f"ticket@{s}" for s in steps]
+        fig = new_figure(11, 4)
+        ax1, ax2 = fig.subplots(1, 2)
+        accuracy_curves(ax1, metrics, names + ["base"], "tickets taken at different steps")
+        ax2.plot(steps, self._acc_at_fixed_step(names, metrics), "o-")
+        ax2.set_xlabel("step the ticket was taken at")
+        ax2.set_ylabel(f"test accuracy at step {self.fixed_step}")
+        ax2.set_ylim(-0.02, 1.02)
+        return fig

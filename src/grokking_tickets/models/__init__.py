@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..config import ModelConfig
     from ..tasks.base import Dataset
 
-import_modules(__name__, __path__)
+import_modules(__name__, __path__, first=("mlp", "transformer", "mnist_mlp"))  # the paper's, in its order
 
 
 def build_model(cfg: ModelConfig, data: Dataset) -> Model:

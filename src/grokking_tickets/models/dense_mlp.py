@@ -112,7 +112,7 @@ class DenseMLP(Model):
 
     def forward(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         """Textbook pass of one member: [N, n_in] -> [N, C]."""
-        b = lambda n: params.get(n, 0.0)  # noqa: E731
+        b = lambda n: params.get(n, 0.0)
         h = x
         for i in range(1, self.depth):
             h = (h @ params[f"W{i}"].T + b(f"b{i}")).relu()
@@ -120,7 +120,7 @@ class DenseMLP(Model):
 
     def synflow_objective(self, params: Params) -> torch.Tensor:
         """SynFlow's R = 1ᵀ f(1) for one member's non-negative weights (biases, if any, count too)."""
-        b = (lambda n: params[n]) if self.cfg.bias else (lambda n: 0.0)  # noqa: E731
+        b = (lambda n: params[n]) if self.cfg.bias else (lambda n: 0.0)
         h = torch.ones(self.n_in, dtype=params["W1"].dtype)
         for i in range(1, self.depth):
             h = (params[f"W{i}"] @ h + b(f"b{i}")).relu()

@@ -1,1 +1,1 @@
-"""Figures and the claims table; they read the run store and never train."""
+"""The report: report.md, report.html and the README assets, drawn from a run store (never trains)."""

@@ -12,25 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..analysis.appendix import run_analyses
+from ..analysis.claims import claim_key, merge_claims, tgen_table
 from ..errors import UserError
 from ..store import write_text
-from .claims import claim_key, merge_claims
 from .writer import VERDICT, write_reports
 
 
 def _tables(out: Path) -> dict[str, str]:
     """Per experiment: its arms' t_gen (mean, std, grokked/n) as a text table."""
-    from .claims import arm_tgen
-
     summary = pd.read_csv(out / "summary.csv")
-    tables = {}
-    for exp, rows in summary.groupby("experiment"):
-        lines = []
-        for arm in dict.fromkeys(rows.arm):
-            s = arm_tgen(rows, arm)
-            lines.append({"arm": arm, "t_gen mean": s["mean"], "t_gen std": s["std"], "grokked": f"{s['grokked']}/{s['n']}"})
-        tables[exp] = pd.DataFrame(lines).to_string(index=False, float_format=lambda x: f"{x:,.0f}")
-    return tables
+    return {
+        exp: tgen_table(rows).to_string(index=False, float_format=lambda x: f"{x:,.0f}")
+        for exp, rows in summary.groupby("experiment")
+    }
 
 
 def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Path]:
@@ -39,8 +34,6 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
         raise UserError(f"{out} has no claims.json; run an experiment or `reproduce` with --out {out} first")
     claims = json.loads((out / "claims.json").read_text())
     try:
-        from ..analysis.report import run_analyses
-
         analyses = run_analyses(out)
         claims = merge_claims(out / "claims.json", analyses["claims"])
         notes = analyses["notes"]

@@ -13,8 +13,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from ..analysis.claims import claim_key
+from ..experiments import figure_of
 from ..store import write_text
-from .claims import claim_key, figure_of
 
 VERDICT = {True: "holds", False: "does not hold", None: "not run"}
 

@@ -7,7 +7,6 @@ by ``task.split_seed``. Pixels are floats in [0, 1], flattened to 784.
 from __future__ import annotations
 
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 import torch

@@ -44,7 +44,7 @@ class Population:
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
         self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
-        stack = lambda ts: torch.stack(ts).to(self.device)  # noqa: E731
+        stack = lambda ts: torch.stack(ts).to(self.device)
         self.params: Params = {n: stack([m.theta0[n] for m in members]).contiguous() for n in model.names}
         # The members' θ0 set the precision (float32 in every run; float64 in the trajectory
         # tests, where rounding must not hide a wrong update); inputs follow it.
@@ -109,7 +109,7 @@ class Population:
         """Restore every member from its saved state at ``step`` (all members share the step)."""
         for n, p in self.params.items():
             p.copy_(torch.stack([s[f"param.{n}"] for s in states]))
-        stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]) for n in self.params}  # noqa: E731
+        stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]) for n in self.params}
         self.opt.load(stacked("adam.m"), stacked("adam.v"), step)
         self.step_count = step
 

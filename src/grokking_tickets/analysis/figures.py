@@ -1,17 +1,28 @@
-"""Paper-style figures: mean ± std over seeds, test solid, train dashed, one color per arm."""
+"""Paper-style figures: mean ± std over seeds, test solid, train dashed, one color per arm.
+
+Figures are built with matplotlib's object API (:class:`~matplotlib.figure.Figure`) and never
+through pyplot, and no backend is set: importing this package leaves a notebook's inline
+plotting as it was, and no figure stays open in pyplot's list.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # no display needed; set before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from ..files import atomic_write
 
-from ..store import atomic_write  # noqa: E402
+
+def new_figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height))
+
+
+def _colors() -> list[str]:
+    return matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def band(ax, df: pd.DataFrame, column: str, label: str | None, color, style: str = "-") -> None:
@@ -29,7 +40,7 @@ def band(ax, df: pd.DataFrame, column: str, label: str | None, color, style: str
 
 
 def accuracy_curves(ax, metrics: pd.DataFrame, arms: list[str], title: str = "", train: bool = True) -> None:
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = _colors()
     for i, arm in enumerate(arms):
         df = metrics[metrics.arm == arm]
         if df.empty:
@@ -46,7 +57,7 @@ def accuracy_curves(ax, metrics: pd.DataFrame, arms: list[str], title: str = "",
 
 
 def norm_curves(ax, metrics: pd.DataFrame, arms: list[str], column: str) -> None:
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = _colors()
     for i, arm in enumerate(arms):
         df = metrics[metrics.arm == arm]
         if not df.empty:
@@ -56,9 +67,9 @@ def norm_curves(ax, metrics: pd.DataFrame, arms: list[str], column: str) -> None
     ax.legend(fontsize=8)
 
 
-def save(fig, out_dir: Path, name: str) -> str:
+def save(fig: Figure, out_dir: Path, name: str) -> str:
+    """Write ``fig`` to OUT/figures/NAME.png (atomically); returns the path."""
     path = Path(out_dir) / "figures" / f"{name}.png"
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
     return str(path)

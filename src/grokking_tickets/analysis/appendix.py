@@ -1,5 +1,5 @@
-"""The appendix analyses of the MLP `tickets` experiment: periodicity (C10), mask drift, dead
-neurons. They read the run store (weights saved every ``train.checkpoint_every`` steps and
+"""The appendix analyses of the MLP `tickets` experiment: periodicity (claim C10), mask drift,
+dead neurons. They read the run store (weights saved every ``train.checkpoint_every`` steps and
 the metrics) and never train.
 """
 
@@ -8,20 +8,32 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 
 from ..errors import UserError
-from ..report.claims import claim
-from ..report.figures import save
+from ..models.mlp import ModularMLP
+from ..spec import MaskSpec
 from ..store import Store
 from ..tasks import build_dataset
+from .claims import ClaimDef
+from .figures import new_figure, save
 from .fourier import periodicity
 from .masks import dead_neurons, mask_drift
 
 EARLY_STEP = 2000  # "early in training" for C10, fixed before any run
 JACCARD_EVERY = 2000
+PERIODICITY_FIGURE = "analysis-periodicity"  # the figure C10 is judged from
+
+C10 = ClaimDef(
+    "C10",
+    "The ticket's hidden neurons are periodic in the input early in training; the base model's only around grokking.",
+    "periodic neurons in the ticket early (App. G)",
+    "holds if the ticket's mean top-1 share at step {early} is at least twice the base's, and the "
+    "base's at its t_gen is at least twice its own at that step",
+)
+CLAIMS = (C10,)
 
 
 def _runs(store: Store) -> pd.DataFrame:
@@ -61,20 +73,16 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
         base_at_gen = float(mean.loc[("base", gen_step), "top_share"])
     uniform = float(per.uniform_share.iloc[0])
     holds = base_at_gen is not None and tick_early >= 2 * base_early and base_at_gen >= 2 * base_early
-    c10 = claim(
-        "C10",
-        {
-            f"ticket top-1 frequency share at step {early}": round(tick_early, 3),
-            f"base top-1 frequency share at step {early}": round(base_early, 3),
-            "base top-1 frequency share at its mean t_gen": None if base_at_gen is None else round(base_at_gen, 3),
-            "share for a spread-out spectrum": round(uniform, 3),
-            "rule": f"holds if the ticket's mean top-1 share at step {early} is at least twice the base's, and the "
-            "base's at its t_gen is at least twice its own at that step",
-        },
-        holds,
-    )
+    measured = {
+        f"ticket top-1 frequency share at step {early}": round(tick_early, 3),
+        f"base top-1 frequency share at step {early}": round(base_early, 3),
+        "base top-1 frequency share at its mean t_gen": None if base_at_gen is None else round(base_at_gen, 3),
+        "share for a spread-out spectrum": round(uniform, 3),
+    }
+    c10 = C10.row("", measured, holds, early=early)  # only the paper's MLP is analysed: no label
 
-    # mask drift of the dense runs, against the change in test accuracy over the same interval
+    # mask drift of the dense runs, against the change in test accuracy over the same interval:
+    # the mask each checkpoint would give, at the rate and scope of that seed's ticket
     metrics = pd.read_parquet(store.root / "metrics.parquet")
     spec = store.spec(runs.run_id.iloc[0])
     drift_rows = []
@@ -82,7 +90,8 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
         saved = store.weight_steps(r.run_id)
         ws = [s for s in saved if s % JACCARD_EVERY == 0]
         ws = ws if len(ws) >= 3 else saved  # short runs: every checkpoint they have
-        drift = mask_drift({s: store.weights(r.run_id, s) for s in ws}, 0.6)
+        mask = _ticket_mask(store, runs, r.seed)
+        drift = mask_drift({s: store.weights(r.run_id, s) for s in ws}, mask.rate, mask.scope)
         acc = metrics[metrics.run_id == r.run_id].set_index("step").test_acc
         for prev, row in zip(ws, drift):
             drift_rows.append({"seed": r.seed, **row, "d_test_acc": float(acc.get(row["step"], np.nan) - acc.get(prev, np.nan))})
@@ -90,8 +99,6 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
 
     # dead neurons at the last step, over every input pair
     data = build_dataset(spec.task)
-    import torch
-
     every = torch.cat([data.train_x, data.test_x])
     dead = {
         arm: [dead_neurons(store.weights(r.run_id, int(r.steps)), every) for r in runs[runs.arm == arm].itertuples()]
@@ -100,7 +107,7 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
 
     figures = [_periodicity_figure(store, runs, mean, early), _drift_figure(store, drift)]
     notes = {
-        "dead neurons at the last step (of 48)": {arm: v for arm, v in dead.items()},
+        f"dead neurons at the last step (of {spec.model.d_hidden})": {arm: v for arm, v in dead.items()},
         "mean Jaccard distance of the ticket mask between checkpoints 2000 steps apart": {
             n: round(float(drift[n].mean()), 3) for n in drift.columns if n.startswith("W_")
         },
@@ -111,6 +118,14 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
     return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per, "drift": drift}
 
 
+def _ticket_mask(store: Store, runs: pd.DataFrame, seed: int) -> MaskSpec:
+    """How the ticket of ``seed`` was pruned (of another seed, where this one has none yet)."""
+    tickets = runs[runs.arm == "ticket"]
+    own = tickets[tickets.seed == seed]
+    mask = store.spec((own if len(own) else tickets).run_id.iloc[0]).init.mask
+    return MaskSpec("magnitude", 0.0) if mask is None else mask  # None: at rate 0.0 the ticket is the base run
+
+
 def _corr(x: pd.Series, y: pd.Series) -> float | None:
     """Pearson correlation, or None where it is undefined (too few points, or a constant)."""
     if len(x) < 3 or x.std() == 0 or y.std() == 0:
@@ -119,7 +134,8 @@ def _corr(x: pd.Series, y: pd.Series) -> float | None:
 
 
 def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, early: int) -> str:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig = new_figure(15, 4)
+    axes = fig.subplots(1, 3)
     for arm, color in (("base", "C0"), ("ticket", "C1")):
         m = mean.loc[arm]
         axes[0].plot(m.index, m.top_share, color=color, label=arm)
@@ -130,18 +146,19 @@ def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, ea
     for ax, arm in zip(axes[1:], ("base", "ticket")):
         rid = runs[runs.arm == arm].run_id.iloc[0]
         w = store.weights(rid, early)
-        P = (w["W_in"] @ w["W_emb"]).numpy()  # [H, p]
+        P = ModularMLP.input_table(w).numpy()  # [H, p]
         strongest = np.argsort(-np.abs(P).sum(1))[:4]
         for j in strongest:
             ax.plot(P[j], lw=1)
         ax.set_xlabel("input token")
         ax.set_ylabel("input weight of a neuron")
         ax.set_title(f"{arm}, step {early}: 4 strongest neurons")
-    return save(fig, store.root, "analysis-periodicity")
+    return save(fig, store.root, PERIODICITY_FIGURE)
 
 
 def _drift_figure(store: Store, drift: pd.DataFrame) -> str:
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = new_figure(11, 4)
+    ax1, ax2 = fig.subplots(1, 2)
     layers = [c for c in drift.columns if c.startswith("W_")]
     g = drift.groupby("step")
     for n in layers:

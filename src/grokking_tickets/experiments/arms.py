@@ -1,0 +1,217 @@
+"""Arm kinds: what a group of runs of an experiment is, one small frozen dataclass per kind.
+
+Every kind builds the RunSpec of one seed (:meth:`Arm.spec`), says whether it is dense (dense
+arms train first: their weights are what the others are made from), which dense weights it
+reads (:meth:`Arm.reads`, checked before anything trains) and which intermediate runs it needs
+first (:meth:`Arm.chain`: iterative pruning). ``arms`` in these methods is the experiment's
+arms by name, where a kind finds the dense arm it is made from. A new kind is one new class.
+
+Rates: ``rate=None`` means ``ticket.rate`` of the arm's config; ``seed_rates`` gives each seed
+its own (the critical rates). A masked arm at rate 0.0 prunes nothing: it *is* the dense run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+from ..config import Config, TicketConfig, apply_overrides
+from ..errors import UserError
+from ..pruning import SCORERS, build_mask
+from ..pruning.controls import norm_ratio
+from ..spec import InitSpec, MaskSpec, RunSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .base import Context
+
+
+def _scorer_names() -> tuple[str, ...]:
+    """The methods a pruning-at-initialization arm may name: every registered scorer but those
+    of a trained run's weights (magnitude: that is a :class:`Ticket`)."""
+    return tuple(n for n, s in SCORERS.items() if not s.reads_trained_weights)
+
+
+class Read(NamedTuple):
+    """Dense weights an arm reads: arm ``source``'s run at ``step``. ``setting`` names the
+    config key the step comes from (None: the arm's own field, which its name shows)."""
+
+    source: str
+    step: int
+    setting: str | None
+
+
+class Arm:
+    """Base of the arm kinds. Subclasses are frozen dataclasses with ``name`` and ``overrides``
+    (``--set``-style overrides for this arm only)."""
+
+    name: str
+    overrides: tuple[str, ...]
+    dense: ClassVar[bool] = False  # trained in the first stage, read by the other arms
+
+    def cfg(self, ctx: Context) -> Config:
+        return apply_overrides(ctx.cfg, list(self.overrides))
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        raise NotImplementedError
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The dense arms this arm is made from (they must be in the same experiment)."""
+        return ()
+
+    def reads(self, ctx: Context) -> list[Read]:
+        """The dense weights this arm is made from: each must be a step its dense run saves."""
+        return []
+
+    def chain(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> list[RunSpec]:
+        """Runs that must train, level by level, before this arm's own (empty for most kinds)."""
+        return []
+
+
+def _rate(arm: Ticket | PaI, cfg: Config, seed: int) -> float:
+    if arm.seed_rates is not None:
+        return arm.seed_rates[seed]
+    return cfg.ticket.rate if arm.rate is None else arm.rate
+
+
+def _source_spec(ctx: Context, arm: Ticket, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+    if arm.source not in arms:
+        raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
+    return RunSpec.dense(arms[arm.source].cfg(ctx), seed)
+
+
+@dataclass(frozen=True)
+class Dense(Arm):
+    """Dense runs from θ0."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+    dense: ClassVar[bool] = True
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        return RunSpec.dense(self.cfg(ctx), seed)
+
+
+@dataclass(frozen=True)
+class Ticket(Arm):
+    """Magnitude pruning of dense arm ``source``'s weights at ``step`` (default ``ticket.step``),
+    survivors rewound to θ0 or to ``ticket.rewind_step``; iterative with ``ticket.rounds``."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+    rate: float | None = None
+    step: int | None = None
+    source: str = "base"
+    seed_rates: dict[int, float] | None = field(default=None, hash=False)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def _step(self, t: TicketConfig) -> int:
+        return t.step if self.step is None else self.step
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        cfg = self.cfg(ctx)
+        base = RunSpec.dense(cfg, seed)
+        rate = _rate(self, cfg, seed)
+        if rate == 0.0:
+            return base
+        dense = _source_spec(ctx, self, seed, arms)
+        chain = self.chain(ctx, seed, arms)
+        t = cfg.ticket
+        mask = MaskSpec("magnitude", rate, t.scope, (chain[-1] if chain else dense).run_id, self._step(t))
+        if t.rewind_step > 0:  # late rewinding: survivors start from the dense run at that step
+            init = InitSpec(mask=mask, rewind_source=dense.run_id, rewind_step=t.rewind_step)
+        else:
+            init = InitSpec(mask=mask)
+        return dataclasses.replace(base, init=init)
+
+    def chain(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> list[RunSpec]:
+        """The intermediate rounds of iterative magnitude pruning (empty for one shot).
+
+        Round i (1 <= i < n) is a ticket at rate 1 - (1 - rate)^(i/n) made from round i-1's
+        weights (round 0 is the dense source run) and trained like the source. The final
+        round, the arm's own run, prunes to the full rate from round n-1's weights.
+        """
+        cfg = self.cfg(ctx)
+        t = cfg.ticket
+        if t.rounds == 1:
+            return []
+        src = _source_spec(ctx, self, seed, arms)
+        rate, step = _rate(self, cfg, seed), self._step(t)
+        chain = []
+        for i in range(1, t.rounds):
+            r_i = round(1 - (1 - rate) ** (i / t.rounds), 12)
+            src = dataclasses.replace(src, init=InitSpec(mask=MaskSpec("magnitude", r_i, t.scope, src.run_id, step)))
+            chain.append(src)
+        return chain
+
+    def reads(self, ctx: Context) -> list[Read]:
+        t = self.cfg(ctx).ticket
+        out = [Read(self.source, self._step(t), "ticket.step" if self.step is None else None)]
+        if t.rewind_step > 0:
+            out.append(Read(self.source, t.rewind_step, "ticket.rewind_step"))
+        return out
+
+
+@dataclass(frozen=True)
+class PaI(Arm):
+    """A pruning-at-initialization mask of θ0, by scorer ``method``, at the ticket's rate."""
+
+    name: str
+    method: str
+    overrides: tuple[str, ...] = ()
+    rate: float | None = None
+    seed_rates: dict[int, float] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:  # a typo fails when the experiment is built, before any training
+        if self.method not in _scorer_names():
+            raise UserError(
+                f"arm {self.name!r}: unknown pruning-at-initialization method {self.method!r}; "
+                f"valid methods: {', '.join(_scorer_names())}"
+            )
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        cfg = self.cfg(ctx)
+        base = RunSpec.dense(cfg, seed)
+        rate = _rate(self, cfg, seed)
+        if rate == 0.0:
+            return base
+        return dataclasses.replace(base, init=InitSpec(mask=MaskSpec(self.method, rate, cfg.ticket.scope)))
+
+
+@dataclass(frozen=True)
+class NormMatched(Arm):
+    """The dense θ0 scaled by r_p, so that it has the L_p norm of the ticket made from ``source``
+    (measured on that ticket's mask; the ticket's weights must be trained first)."""
+
+    name: str
+    p: int
+    source: str = "base"
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.p < 1:
+            raise UserError(f"arm {self.name!r}: the norm p must be at least 1; got {self.p}")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def ticket(self) -> Ticket:
+        """The ticket whose norm this control matches (same overrides and source)."""
+        return Ticket(self.name, self.overrides, source=self.source)
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        ticket = self.ticket().spec(ctx, seed, arms)
+        model = ctx.model(ticket)
+        mask = build_mask(ticket.init.mask, ticket, model, None, ctx.store)
+        r = norm_ratio(model.init(seed), mask, self.p)
+        return dataclasses.replace(RunSpec.dense(self.cfg(ctx), seed), init=InitSpec(scale=r))
+
+    def reads(self, ctx: Context) -> list[Read]:
+        return self.ticket().reads(ctx)
