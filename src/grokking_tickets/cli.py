@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     sub.add_parser("presets", help="list the built-in presets")
+    sub.add_parser("list", help="list what the registries hold: tasks, models, pruning methods, experiments, executors")
 
     p = sub.add_parser("data", help="check a data set: `data mnist` counts the images and verifies the checksum")
     p.add_argument("name", help="mnist")
@@ -253,10 +254,19 @@ def cmd_presets(args: argparse.Namespace) -> None:
     print("\n".join(preset_names()))
 
 
+def cmd_list(args: argparse.Namespace) -> None:
+    from .catalog import catalog
+
+    for kind, entries in catalog().items():
+        print(f"{kind}:")
+        width = max(len(n) for n in entries)
+        print("\n".join(f"  {n:<{width}}  {d}" for n, d in entries.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "data": cmd_data}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

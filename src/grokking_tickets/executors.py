@@ -34,10 +34,12 @@ class Executor(Protocol):
         """Train every job into ``store``; return when all are trained."""
 
 
+@dataclass(frozen=True)
 class LocalExecutor:
     """The jobs here, one after another, each with its own progress bar."""
 
     name: ClassVar[str] = "local"
+    address: None = None  # no cluster to join (every executor is built from --ray-address)
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         for job in jobs:
@@ -75,16 +77,19 @@ class RayExecutor:
         bar.close()
 
 
-# name -> executor from `--ray-address` (read by the executors that join a cluster)
+# name -> executor class, built from `--ray-address` (read by the executors that join a cluster)
 EXECUTORS: Registry[Callable[[str | None], Executor]] = Registry("executor")
-EXECUTORS.register(lambda address: LocalExecutor(), name=LocalExecutor.name)
-EXECUTORS.register(RayExecutor, name=RayExecutor.name)
+EXECUTORS.register(LocalExecutor)
+EXECUTORS.register(RayExecutor)
 
 
 def make_executor(name: str, address: str | None = None) -> Executor:
     """The executor ``--executor NAME --ray-address ADDRESS`` asks for; an unknown name is a
     UserError that lists the valid ones."""
-    return EXECUTORS[name](address)
+    executor = EXECUTORS[name]
+    if address and executor is LocalExecutor:
+        raise UserError("--ray-address is for --executor ray")
+    return executor(address)
 
 
 def _ray():
