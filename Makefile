@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Elsewhere pip downloads the PyPI build; override with e.g. `make TORCH_SPEC='torch>=2.4'`.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup setup-dev reproduce test test-slow bench clean
+.PHONY: setup setup-dev reproduce test test-unit test-slow bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,13 @@ SCALE ?= quick
 reproduce: setup
 	$(BIN)/grokking-tickets reproduce --scale $(SCALE) --out runs/reproduce
 
+# tests/unit: fast, one concern each; tests/integration: end to end (commands, stores, experiments).
+# `make test` runs both, without the tests marked slow.
 test: setup-dev
 	$(BIN)/python -m pytest -q
+
+test-unit: setup-dev
+	$(BIN)/python -m pytest -q tests/unit
 
 test-slow: setup-dev
 	$(BIN)/python -m pytest -q -m slow

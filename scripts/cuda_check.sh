@@ -19,7 +19,7 @@ nvidia-smi -L
 $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
 
 step "CUDA tests"
-timeout 120 $PY -m pytest -q -p no:cacheprovider tests/test_trajectory.py -k cuda -rs 2>&1 | tail -25 | tee "$OUT/tests.log"
+timeout 120 $PY -m pytest -q -p no:cacheprovider tests/unit/test_trajectory.py -k cuda -rs 2>&1 | tail -25 | tee "$OUT/tests.log"
 
 step "bench --device cuda"
 timeout 150 $PY -m grokking_tickets bench --device cuda --quick --sizes 1,8,64,256,1024 --out "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench.log"

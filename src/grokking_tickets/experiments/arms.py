@@ -70,6 +70,9 @@ class Arm:
         """Runs that must train, level by level, before this arm's own (empty for most kinds)."""
         return []
 
+    def check(self, ctx: Context) -> None:
+        """Refuse what cannot work on this configuration, before anything trains (a UserError)."""
+
 
 def _rate(arm: Ticket | PaI, cfg: Config, seed: int) -> float:
     if arm.seed_rates is not None:
@@ -182,6 +185,11 @@ class PaI(Arm):
         if rate == 0.0:
             return base
         return dataclasses.replace(base, init=InitSpec(mask=MaskSpec(self.method, rate, cfg.ticket.scope)))
+
+    def check(self, ctx: Context) -> None:
+        model = ctx.model(RunSpec.dense(self.cfg(ctx), ctx.seeds[0]))
+        if not SCORERS[self.method].applies_to(model):
+            raise UserError(f"arm {self.name!r}: pruning method {self.method!r} does not apply to model {model.name!r}")
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ class Context:
         for name in {s for a in arms for s in a.sources}:
             if name not in by_name:
                 raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
-        self._check_checkpoints(arms, by_name)
+        self._check_arms(arms, by_name)
         out: dict[str, list[RunSpec]] = {}
         for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
             # iterative pruning: its intermediate rounds, level by level, before the tickets
@@ -112,11 +112,12 @@ class Context:
             out.update(specs)
         return out
 
-    def _check_checkpoints(self, arms: list[Arm], by_name: Mapping[str, Arm]) -> None:
-        """Before anything trains: every ticket's weights (``ticket.step``) and rewind point
+    def _check_arms(self, arms: list[Arm], by_name: Mapping[str, Arm]) -> None:
+        """Before anything trains: each arm's own checks (:meth:`Arm.check`), and every ticket's weights (``ticket.step``) and rewind point
         (``ticket.rewind_step``) must be steps its dense run saves, i.e. within its budget and
         on its checkpoint grid (every ``train.checkpoint_every`` steps, and the last step)."""
         for arm in arms:
+            arm.check(self)
             for read in arm.reads(self):
                 src, step = by_name[read.source].cfg(self).train, read.step
                 if step > src.steps or (step % src.checkpoint_every and step != src.steps):
@@ -172,7 +173,7 @@ class PlanContext(Context):
 
     def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]]:
         by_name = {a.name: a for a in arms}
-        self._check_checkpoints(arms, by_name)
+        self._check_arms(arms, by_name)
         for arm in arms:
             for seed in seeds or self.seeds:
                 try:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class MnistMLP(DenseMLP):
     name = "mnist-mlp"
     config_fields = ("d_hidden", "bias", "init_scale")
-    fold_first_layer = True  # exact at its shape (200 rows, 784 inputs; tests/test_trajectory.py)
+    fold_first_layer = True  # exact at its shape (200 rows, 784 inputs; tests/unit/test_trajectory.py)
 
     def __init__(self, cfg: ModelConfig, n_inputs: int = 784, n_classes: int = 10):
         super().__init__(cfg, n_inputs, n_classes)

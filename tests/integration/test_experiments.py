@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import torch
 from conftest import check_tickets_experiment
-from grokking_tickets.pruning.scorers.magnitude import magnitude
 
 from grokking_tickets.config import apply_overrides, from_dict
 from grokking_tickets.errors import UserError
@@ -18,6 +17,7 @@ from grokking_tickets.experiments.run import run_experiment
 from grokking_tickets.experiments.ticket_timeline import TicketTimeline
 from grokking_tickets.pruning.controls import lp_norm, norm_ratio
 from grokking_tickets.pruning.masks import mask_from_scores
+from grokking_tickets.pruning.scorers.magnitude import magnitude
 from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
 from grokking_tickets.store import Store
 
@@ -257,6 +257,15 @@ def test_a_mistyped_pruning_method_fails_before_training(tiny_cfg, tmp_path):
 
     with pytest.raises(UserError, match="valid methods"):
         Typo().run(_ctx(tiny_cfg, tmp_path))
+    assert not list(tmp_path.glob("runs/*"))
+
+
+def test_a_pruning_method_that_does_not_apply_to_the_model_fails_before_training(tiny_cfg, tmp_path):
+    """SynFlow is not defined for softmax attention: an arm asking for it on the transformer is
+    refused before the dense stage trains (the scorer declares which models it applies to)."""
+    cfg = from_dict({"model": {"name": "transformer", "d_model": 8, "d_mlp": 8}}, tiny_cfg)
+    with pytest.raises(UserError, match="pruning method 'synflow' does not apply to model 'transformer'"):
+        _ctx(cfg, tmp_path).train_arms([Dense("base"), PaI("synflow", "synflow")])
     assert not list(tmp_path.glob("runs/*"))
 
 

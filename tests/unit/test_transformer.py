@@ -1,7 +1,5 @@
-import pandas as pd
 import pytest
 import torch
-from conftest import check_tickets_experiment
 
 from grokking_tickets.config import apply_overrides, load_preset
 from grokking_tickets.models import build_model
@@ -47,33 +45,3 @@ def test_member_equals_its_solo_run_exactly():
     for n in model.names:
         assert torch.equal(pop.params[n][1], solo.params[n][0]), n
     assert torch.equal(pop.evaluate()[1], solo.evaluate()[0])
-
-
-def test_transformer_tickets_end_to_end(tmp_path):
-    from grokking_tickets.config import from_dict
-    from grokking_tickets.experiments.run import run_experiment
-
-    cfg = from_dict(
-        {
-            "task": {"p": 11, "train_frac": 0.5},
-            "model": {"name": "transformer", "d_model": 16, "d_mlp": 16},
-            "train": {"steps": 100, "eval_every": 50, "checkpoint_every": 50},
-            "ticket": {"step": 100},
-            "seeds": [0, 1],
-        }
-    )
-    res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert [c["id"] for c in res.claims] == ["C2"]  # the transformer's own claim, filed under its label
-    check_tickets_experiment(tmp_path, "tickets@transformer", "C2", [0, 1], 0.6)
-    assert (tmp_path / "figures" / "tickets@transformer.png").exists()
-    res = run_experiment("pai", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert res.claims[0]["id"] == "C9@transformer"
-    assert "synflow" in res.claims[0]["measured"]["not run"]
-    summary = pd.read_csv(tmp_path / "summary.csv")
-    pai = summary[summary.experiment == "pai@transformer"]
-    assert sorted(set(pai.arm)) == ["base", "grasp", "random", "snip", "ticket"]  # no synflow runs
-    dens = pai.groupby("arm").density.first()
-    assert all(dens[m] == pytest.approx(dens["ticket"]) for m in ("random", "snip", "grasp"))
-    # the dense and ticket runs are the ones `tickets` trained, not copies
-    tickets = summary[summary.experiment == "tickets@transformer"]
-    assert set(pai[pai.arm.isin(["base", "ticket"])].run_id) == set(tickets.run_id)

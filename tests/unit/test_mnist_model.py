@@ -1,8 +1,7 @@
 import pytest
 import torch
-from conftest import check_tickets_experiment
 
-from grokking_tickets.config import ModelConfig, TaskConfig, from_dict
+from grokking_tickets.config import ModelConfig, TaskConfig
 from grokking_tickets.models.mnist_mlp import MnistMLP
 from grokking_tickets.tasks.mnist_data import find_mnist_file
 from grokking_tickets.train.loss import mse_grad, mse_loss
@@ -49,26 +48,6 @@ def test_mnist_split_is_disjoint_and_sized():
     assert set(data.train_y.tolist()) == set(range(10))
     other = build_dataset(TaskConfig(name="mnist", split_seed=1))
     assert not torch.equal(other.train_y, data.train_y)
-
-
-@pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")
-def test_mnist_tickets_end_to_end(tmp_path):
-    from grokking_tickets.experiments.run import run_experiment
-
-    cfg = from_dict(
-        {
-            "task": {"name": "mnist", "n_train": 200, "n_test": 1000},
-            "model": {"name": "mnist-mlp", "d_hidden": 32, "init_scale": 8.0},
-            "train": {"steps": 100, "eval_every": 50, "checkpoint_every": 50, "loss": "mse"},
-            "optim": {"weight_decay": 0.1},
-            "ticket": {"step": 100},
-            "seeds": [0, 1],
-        }
-    )
-    res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
-    assert [c["id"] for c in res.claims] == ["C3"]
-    check_tickets_experiment(tmp_path, "tickets@mnist-mlp", "C3", [0, 1], 0.6)
-    assert (tmp_path / "figures" / "tickets@mnist-mlp.png").exists()
 
 
 def test_dense_mlp_with_two_layers_of_d_hidden_is_the_mnist_mlp():
