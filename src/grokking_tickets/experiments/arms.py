@@ -80,6 +80,13 @@ def _rate(arm: Ticket | PaI, cfg: Config, seed: int) -> float:
     return cfg.ticket.rate if arm.rate is None else arm.rate
 
 
+def _masked_start(arm: Ticket | PaI, ctx: Context, seed: int) -> tuple[Config, RunSpec, float]:
+    """A masked arm's config, its seed's dense spec and its rate. At rate 0.0 the mask prunes
+    nothing, and that dense spec is the arm's run."""
+    cfg = arm.cfg(ctx)
+    return cfg, RunSpec.dense(cfg, seed), _rate(arm, cfg, seed)
+
+
 def _source_spec(ctx: Context, arm: Ticket, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
     if arm.source not in arms:
         raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
@@ -118,9 +125,7 @@ class Ticket(Arm):
         return t.step if self.step is None else self.step
 
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
-        cfg = self.cfg(ctx)
-        base = RunSpec.dense(cfg, seed)
-        rate = _rate(self, cfg, seed)
+        cfg, base, rate = _masked_start(self, ctx, seed)
         if rate == 0.0:
             return base
         dense = _source_spec(ctx, self, seed, arms)
@@ -179,9 +184,7 @@ class PaI(Arm):
             )
 
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
-        cfg = self.cfg(ctx)
-        base = RunSpec.dense(cfg, seed)
-        rate = _rate(self, cfg, seed)
+        cfg, base, rate = _masked_start(self, ctx, seed)
         if rate == 0.0:
             return base
         return dataclasses.replace(base, init=InitSpec(mask=MaskSpec(self.method, rate, cfg.ticket.scope)))
