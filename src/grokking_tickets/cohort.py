@@ -59,7 +59,7 @@ def train_cohort(job: CohortJob, store: Store, device, init: InitFn = make_init,
 def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress_on: bool) -> None:
     first = items[0][0]
     tc = first.train
-    data = build_dataset(first.task)
+    data = build_dataset(first.task, first.split_seed)  # one split per cohort (see RunSpec.cohort_key)
     model = build_model(first.model, data)
     members, rows = [], []
     for spec, state in items:

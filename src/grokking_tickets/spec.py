@@ -78,11 +78,18 @@ class RunSpec:
         blob = json.dumps({"schema": SCHEMA, "spec": self.hashed()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def split_seed(self) -> int:
+        """The seed of this run's train/test split: its own seed under ``task.split = "seed"``."""
+        return self.seed if self.task.split == "seed" else self.task.split_seed
+
     def cohort_key(self) -> str:
-        """Runs with equal keys have the same shapes and data and can train as one population."""
+        """Runs with equal keys have the same shapes and data and can train as one population
+        (with a per-run split, only runs of one seed share their data)."""
         d = self.hashed()
-        for k in ("seed", "init"):
-            del d[k]
+        del d["init"]
+        if self.task.split != "seed":
+            del d["seed"]
         del d["optim"]["weight_decay"]
         return json.dumps(d, sort_keys=True)
 

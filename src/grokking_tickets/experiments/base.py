@@ -85,7 +85,7 @@ class Context:
     def model(self, spec: RunSpec):
         key = (spec.task, spec.model)
         if key not in self._models:
-            self._models[key] = build_model(spec.model, build_dataset(spec.task))
+            self._models[key] = build_model(spec.model, build_dataset(spec.task, spec.split_seed))  # shapes only
         return self._models[key]
 
     # -- training -----------------------------------------------------------------------------------

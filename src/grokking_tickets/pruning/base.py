@@ -39,7 +39,7 @@ class ScoreInputs:
 
     @cached_property
     def data(self) -> Dataset:
-        return build_dataset(self.spec.task)
+        return build_dataset(self.spec.task, self.spec.split_seed)
 
     def train_loss(self, params: Params) -> torch.Tensor:
         """The training loss of one member (params without the K axis), differentiable."""

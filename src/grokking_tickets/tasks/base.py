@@ -45,7 +45,8 @@ class Task:
     config_fields: ClassVar[tuple[str, ...]]
 
     @staticmethod
-    def build(cfg: TaskConfig) -> Dataset:
+    def build(cfg: TaskConfig, split_seed: int) -> Dataset:
+        """The data of ``cfg``, its train/test split drawn by ``split_seed``."""
         raise NotImplementedError
 
 

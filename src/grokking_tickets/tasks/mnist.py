@@ -1,7 +1,8 @@
 """MNIST as a grokking task (Liu et al. 2023, Omnigrok): few training images, many test images.
 
 ``task.n_train`` training and ``task.n_test`` test images are drawn, disjoint, from all 70,000
-by ``task.split_seed``. Pixels are floats in [0, 1], flattened to 784.
+by the split seed (``task.split_seed``, or the run's seed under ``task.split = "seed"``). Pixels
+are floats in [0, 1], flattened to 784.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ def _arrays(data_dir: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(arr.images), torch.from_numpy(arr.labels)
 
 
-def mnist_dataset(cfg: TaskConfig) -> Dataset:
+def mnist_dataset(cfg: TaskConfig, split_seed: int) -> Dataset:
     images, labels = _arrays(cfg.data_dir)
-    gen = torch.Generator().manual_seed(cfg.split_seed)
+    gen = torch.Generator().manual_seed(split_seed)
     perm = torch.randperm(len(labels), generator=gen)
     tr, te = perm[: cfg.n_train], perm[cfg.n_train : cfg.n_train + cfg.n_test]
     return Dataset(images[tr], labels[tr], images[te], labels[te], n_classes=N_CLASSES, n_tokens=0)

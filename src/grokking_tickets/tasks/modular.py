@@ -42,9 +42,9 @@ def all_pairs(cfg: TaskConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack([a, b], dim=1), _answer(cfg.op, a, b, p)
 
 
-def modular_dataset(cfg: TaskConfig) -> Dataset:
+def modular_dataset(cfg: TaskConfig, split_seed: int) -> Dataset:
     x, y = all_pairs(cfg)
-    gen = torch.Generator().manual_seed(cfg.split_seed)
+    gen = torch.Generator().manual_seed(split_seed)
     perm = torch.randperm(len(y), generator=gen)
     n_train = int(round(cfg.train_frac * len(y)))
     if not 0 < n_train < len(y):
