@@ -67,7 +67,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
         if state is None:
             store.begin(spec, theta0, mask)
         members.append(Member(theta0, mask, spec.optim.weight_decay))
-        rows.append([state[2]] if state else [])
+        rows.append([_with_all_columns(state[2])] if state else [])
     pop = Population(model, data, first.optim, members, tc.loss, device)
     if start > 0:
         pop.load_states([state[1] for _, state in items], start)
@@ -124,7 +124,9 @@ def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: fl
     the diverged one is still computed with its population but no longer recorded or saved.
     """
     met = torch.cat(rows[k])
-    bad = (~torch.isfinite(met[:, 1:])).any(1).nonzero()
+    # the columns every version records (a resumed old run has NaN in the later ones, by design)
+    watched = [1 + METRICS.index(c) for c in ("train_loss", "train_acc", "test_loss", "test_acc", "l1", "l2")]
+    bad = (~torch.isfinite(met[:, watched])).any(1).nonzero()
     if len(bad) == 0:
         return False
     first = int(bad[0])
@@ -133,6 +135,13 @@ def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: fl
     )
     store.finish(spec.run_id, _metrics_frame(met[: first + 1]), density, status="diverged")
     return True
+
+
+def _with_all_columns(met: torch.Tensor) -> torch.Tensor:
+    """Metrics rows saved by a resume point of an older version, with fewer columns: the ones it
+    did not record are NaN (the rows it did record keep their numbers)."""
+    missing = 1 + len(METRICS) - met.shape[1]
+    return torch.cat([met, met.new_full((met.shape[0], missing), float("nan"))], 1) if missing > 0 else met
 
 
 def _metrics_frame(met: torch.Tensor) -> pd.DataFrame:

@@ -90,6 +90,21 @@ def test_metrics_columns_are_sane(tiny_cfg):
     flat = torch.cat([p[0].flatten() for p in pop.params.values()]).double()
     assert row[4].item() == __import__("pytest").approx(flat.abs().sum().item(), rel=1e-6)
     assert row[5].item() == __import__("pytest").approx(flat.norm().item(), rel=1e-6)
+    # the authors' definition: the mean over matrices of each matrix's L1 / Frobenius norm
+    mats = [p[0].double() for p in pop.params.values()]
+    assert row[6].item() == __import__("pytest").approx(sum(m.abs().sum().item() for m in mats) / len(mats), rel=1e-9)
+    assert row[7].item() == __import__("pytest").approx(sum(m.norm().item() for m in mats) / len(mats), rel=1e-9)
+    assert row[7] < row[5]  # four matrices: the mean of their norms is below the norm of all of them
+
+
+def test_metrics_of_an_older_resume_point_gain_the_later_columns_as_nan():
+    from grokking_tickets.cohort import _with_all_columns
+    from grokking_tickets.train.population import METRICS
+
+    old = torch.arange(14, dtype=torch.float64).view(2, 7)  # step + the six columns of the first version
+    new = _with_all_columns(old)
+    assert new.shape == (2, 1 + len(METRICS)) and torch.equal(new[:, :7], old) and new[:, 7:].isnan().all()
+    assert _with_all_columns(new) is new
 
 
 def test_grokking_times():

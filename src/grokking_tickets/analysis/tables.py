@@ -53,5 +53,6 @@ def _write_tables(store: Store, threshold: float) -> pd.DataFrame:
     if frames:
         metrics = pd.concat(frames, ignore_index=True)
         cols = ["run_id", "seed", "step", *METRICS, "density"]
-        atomic_write(store.root / "metrics.parquet", lambda tmp: metrics[cols].to_parquet(tmp, index=False))
+        # runs of older versions lack later columns (the per-matrix norms): NaN there
+        atomic_write(store.root / "metrics.parquet", lambda tmp: metrics.reindex(columns=cols).to_parquet(tmp, index=False))
     return summary

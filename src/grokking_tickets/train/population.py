@@ -27,7 +27,10 @@ from .loss import GRADS, LOSSES, accuracy
 from .optim import PopulationAdamW
 
 # Columns of one evaluation row, in order (the metrics table adds step, run and density).
-METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "l1", "l2")
+# Norms in two definitions: l1, l2 over all weights as one vector (||θ||_1, ||θ||_2), and
+# l1_per_matrix, l2_per_matrix, the mean over parameter tensors of each one's L1 / Frobenius
+# norm, which is what the authors' code plots as "L1/L2 norm" (utils.get_weight_norm).
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "l1", "l2", "l1_per_matrix", "l2_per_matrix")
 
 
 @dataclass
@@ -89,6 +92,9 @@ class Population:
         # reduction sums in another order than a lone vector). This runs only every eval_every.
         cols.append(torch.stack([row.abs().sum() for row in flat]))
         cols.append(torch.stack([row.square().sum().sqrt() for row in flat]))
+        per = [[p[k].double() for p in self.params.values()] for k in range(self.K)]  # member, tensor
+        cols.append(torch.stack([torch.stack([t.abs().sum() for t in ts]).mean() for ts in per]))
+        cols.append(torch.stack([torch.stack([t.square().sum().sqrt() for t in ts]).mean() for ts in per]))
         return torch.stack(cols, 1)
 
     # -- state of one member, for checkpoints and resume ----------------------------------------
