@@ -158,9 +158,10 @@ def cmd_run(args: argparse.Namespace) -> None:
         args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress, executor
     )
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
+    from .report.writer import verdict_text
+
     for c in result.claims:
-        verdict = {True: "holds", False: "does not hold", None: "not run"}[c["holds"]]
-        print(f"{c['id']}: {verdict}")
+        print(f"{c['id']}: {verdict_text(c)}")
     print(f"wrote {result.figure} and {Path(args.out) / 'claims.json'}")
 
 
@@ -168,7 +169,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     from .executors import make_executor
     from .experiments.reproduce import reproduce
     from .experiments.run import SCALES
-    from .report.writer import write_reports
+    from .report.writer import verdict_text, write_reports
     from .runner import resolve_device
 
     if args.scale not in SCALES:
@@ -180,7 +181,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     )  # fmt: skip
     md, html = write_reports(Path(args.out), claims, sections, settings, runtime)
     for c in claims:
-        print(f"{c['id']:<16}{ {True: 'holds', False: 'does not hold', None: 'not run'}[c['holds']]}")
+        print(f"{c['id']:<16}{verdict_text(c)}")
     print(f"{runtime / 60:.1f} min; wrote {md} and {html}")
 
 

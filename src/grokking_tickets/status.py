@@ -98,6 +98,8 @@ def store_status(root: str | Path) -> dict[str, Any]:
             if st["step"] is not None:
                 arm["resumable_at"].append(st["step"])
         experiments[path.stem] = {a: {**v, "seeds": sorted(v["seeds"]), "states": dict(v["states"])} for a, v in arms.items()}
+    from .analysis.claims import verdict_of
+
     claims = json.loads((root / "claims.json").read_text()) if (root / "claims.json").exists() else []
     disk = {"weight checkpoints": 0, "resume points": 0, "other": 0}
     for f in root.rglob("*"):
@@ -110,7 +112,7 @@ def store_status(root: str | Path) -> dict[str, Any]:
         "prunable_checkpoints": {"files": len(prunable), "bytes": sum(_size(f) for f in prunable)},
         "runs": dict(Counter(r["state"] for r in runs.values())),
         "experiments": experiments,
-        "claims": {c["id"]: {True: "holds", False: "does not hold", None: "not run"}[c.get("holds")] for c in claims},
+        "claims": {c["id"]: verdict_of(c) for c in claims},
         "disk_bytes": disk,
     }
 
@@ -146,7 +148,8 @@ def format_status(st: dict[str, Any]) -> str:
             f"reproduce --scale {r['scale']} would still train {r['runs']} of its {r['known']} runs known so far "
             f"({r['model_steps']:,} model-steps)"
             + (f", and {r['later']} more whose settings depend on runs not trained yet" if r["later"] else "")
-            + "; experiments that pick arms from results (the critical-rate search) add more"
+            + "; experiments that pick arms from results (no-weight-decay's ticket with weight decay at each "
+            "seed's critical rate) add more"
         )
     p = st["prunable_checkpoints"]
     if p["files"]:

@@ -8,11 +8,12 @@ import pytest
 import torch
 from conftest import check_tickets_experiment
 
+from grokking_tickets.analysis.claims import VERDICTS
 from grokking_tickets.config import apply_overrides, from_dict
 from grokking_tickets.errors import UserError
 from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
 from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of
-from grokking_tickets.experiments.no_weight_decay import search_critical
+from grokking_tickets.experiments.no_weight_decay import NoWeightDecay, critical_rates, gaps
 from grokking_tickets.experiments.run import run_experiment
 from grokking_tickets.experiments.ticket_timeline import TicketTimeline
 from grokking_tickets.pruning.controls import lp_norm, norm_ratio
@@ -22,30 +23,75 @@ from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
 from grokking_tickets.store import Store
 
 
-def test_critical_search_against_a_monotone_oracle():
-    truth = {0: 0.81, 1: 0.47, 2: None, 3: 0.93}  # largest rate that groks; None: nothing does
-    grid_rates = [round(0.1 * i, 1) for i in range(10)]
-
-    def groks(seed, rate):
-        return truth[seed] is not None and rate <= truth[seed] + 1e-9
-
-    grid = {s: {r: groks(s, r) for r in grid_rates} for s in truth}
-    calls = []
-
-    def oracle(rates):
-        calls.append(dict(rates))
-        return {s: groks(s, r) for s, r in rates.items()}
-
-    found = search_critical(grid, oracle)
-    assert found == truth
-    assert len(calls) <= 4  # bisection from a 0.1 grid to 0.01 needs at most 4 rounds
-    assert all(2 not in c for c in calls)  # a seed with no grokking rate is not searched
+def test_critical_rate_is_the_largest_grokking_swept_rate():
+    outcome = {
+        0: {0.0: False, 0.75: True, 0.78: True, 0.81: False, 0.84: False},
+        1: {0.0: True, 0.75: False, 0.78: False, 0.81: False, 0.84: False},  # only the dense run: no ticket groks
+        2: {0.0: False, 0.75: True, 0.78: False, 0.81: True, 0.84: False},  # not monotone: 0.78 does not
+    }
+    crit = critical_rates(outcome)
+    assert crit == {0: 0.78, 1: None, 2: 0.81}
+    assert gaps(outcome, crit, (0.0, 0.75, 0.78, 0.81, 0.84)) == [2]
 
 
-def test_critical_search_at_the_top_of_the_grid():
-    grid = {0: {0.0: True, 0.5: True, 0.9: True}}
-    found = search_critical(grid, lambda rates: {s: r <= 0.97 for s, r in rates.items()})
-    assert found == {0: 0.97}
+def _c8_store(tmp_path, seeds, crit):
+    """A fake no-weight-decay summary (no training): the sweep groks up to each seed's ``crit``
+    (seed 1 also fails at 0.78, below its critical rate), the dense base without weight decay never
+    groks, and the weight-decay tickets at the critical rates are registered under their run ids."""
+    cfg = from_dict({**TINY, "seeds": list(seeds)})
+    ctx = Context(cfg, Store(tmp_path), torch.device("cpu"), "no-weight-decay", "quick", progress=False)
+    exp = NoWeightDecay()
+    arms = {"base": Dense("base")}
+    rows = []
+
+    def add(arm, seed, t_gen, run_id=None):
+        rows.append({"run_id": run_id or f"{arm}/{seed}", "arm": arm, "seed": seed, "steps": 300, "t_gen": t_gen})
+
+    for i, s in enumerate(seeds):
+        add("base", s, 200)
+        add("base-no-wd", s, None)
+        for r in exp.rates(ctx):
+            k = crit.get(s)
+            groks = k is not None and 0 < r <= k and not (s == 1 and r == 0.78)
+            add(f"no-wd rate={r}", s, 100 + 10 * i + round(100 * r) if groks else None)
+        add("wd rate=0.81", s, 90 + i)
+        if crit.get(s) is not None:  # twice as slow without weight decay would still pass "within 2x"
+            add("critical-wd", s, 150 + 10 * i, Ticket("x", rate=crit[s]).spec(ctx, s, arms).run_id)
+            add("critical-wd", s, 5, "a stale run of an earlier grid")  # never read: not this rate's run id
+    summary = pd.DataFrame(rows)
+    summary["t_gen"] = summary.t_gen.astype("Int64")
+    metrics = pd.DataFrame(
+        [{"arm": r["arm"], "seed": r["seed"], "step": st, "test_acc": 0.5, "train_acc": 1.0} for r in rows for st in (0, 300)]
+    )
+    return ctx, exp, summary, metrics
+
+
+def test_c8_judged_from_the_sweep_with_statistics(tmp_path):
+    crit = {0: 0.84, 1: 0.81, 2: 0.9, 3: 0.87}
+    ctx, exp, summary, metrics = _c8_store(tmp_path, (0, 1, 2, 3), crit)
+    (row,) = exp.judge(ctx, summary, metrics, None)
+    m = row["measured"]
+    assert m["critical rate per seed"] == {"0": 0.84, "1": 0.81, "2": 0.9, "3": 0.87}
+    heat = m["grokked without weight decay (seed: rates 0.75→0.9; + groks, . does not)"]
+    assert heat == {"0": "++++..", "1": "+.+...", "2": "++++++", "3": "+++++."}
+    assert m["seeds with a non-grokking rate below their critical rate"] == [1]
+    assert m["critical rate at the top of the sweep (a lower bound)"] == [2]
+    assert m["n"] == {"2 x critical-wd": 4, "critical-no-wd": 4, "base-no-wd": 4}
+    assert m["per-seed t_gen"]["critical-no-wd"] == {"0": 184, "1": 191, "2": 210, "3": 217}
+    assert m["per-seed t_gen"]["2 x critical-wd"] == {"0": 300, "1": None, "2": None, "3": None}  # capped: censored
+    assert m["p"] == {"critical-no-wd < 2 x critical-wd": pytest.approx(1 / 70, abs=1e-4),
+                      "critical-no-wd < base-no-wd": pytest.approx(1 / 70, abs=1e-4)}  # fmt: skip
+    assert set(m["at k = 0.81: p"]) == {"no-wd < 2 x wd at k = 0.81", "no-wd at k = 0.81 < base-no-wd"}
+    assert row["verdict"] == "holds" and row["holds"] is True
+    exp.figure(ctx, summary, metrics)  # the heat-map draws from the same table
+    # three seeds: the same pattern cannot reach p < 0.05
+    ctx3, _, summary3, metrics3 = _c8_store(tmp_path / "three", (0, 1, 2), crit)
+    (row3,) = exp.judge(ctx3, summary3, metrics3, None)
+    assert row3["verdict"] == "not significant" and row3["holds"] is False
+    # a seed without a critical rate: the direction fails
+    ctx4, _, summary4, metrics4 = _c8_store(tmp_path / "none", (0, 1, 2, 3), {**crit, 3: None})
+    (row4,) = exp.judge(ctx4, summary4, metrics4, None)
+    assert row4["verdict"] == "does not hold" and row4["measured"]["critical rate per seed"]["3"] is None
 
 
 TINY = {
@@ -83,6 +129,12 @@ def test_tickets_end_to_end(tmp_path):
         assert row.density == pytest.approx(1 - int(0.6 * n + 0.5) / n)
     claims = json.loads((tmp_path / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["C1"] and set(claims[0]) >= {"id", "statement", "paper", "measured", "holds"}
+    c1 = claims[0]
+    assert c1["verdict"] in VERDICTS and c1["holds"] == {"holds": True, "not run": None}.get(c1["verdict"], False)
+    m = c1["measured"]
+    assert m["n"] == {"base": 2, "ticket": 2} and set(m["per-seed t_gen"]["base"]) == {"0", "1"}
+    assert set(m["p"]) == set(m["ci95"]) == set(m["effect"]) == {"ticket < base"}
+    assert 0 < m["p"]["ticket < base"] <= 1 and "Mann–Whitney" in m["statistics"]
     assert (tmp_path / "figures" / "tickets.png").stat().st_size > 10_000
     # a second experiment in the same folder reuses the dense runs and merges its claims
     before = {p.name for p in (tmp_path / "runs").iterdir()}
@@ -120,9 +172,13 @@ def test_pai_and_prune_rate_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_no_weight_decay_end_to_end(tmp_path):
     res = _run("no-weight-decay", tmp_path)
-    assert res.claims[0]["id"] == "C8"
+    assert res.claims[0]["id"] == "C8" and res.claims[0]["verdict"] in VERDICTS
     summary = pd.read_csv(tmp_path / "summary.csv")
-    assert {"base", "base-no-wd", "no-wd rate=0.3"} <= set(summary.arm)
+    fine = {f"no-wd rate={r}" for r in (0.75, 0.78, 0.81, 0.84, 0.87, 0.9)}  # the quick sweep
+    assert {"base", "base-no-wd", "no-wd rate=0.3", "wd rate=0.81"} | fine <= set(summary.arm)
+    assert "critical-search" not in set(summary.arm)
+    # the whole sweep trained in one stage: every (seed, rate) is there
+    assert all(sorted(summary[summary.arm == a].seed) == [0, 1] for a in fine)
 
 
 def test_iterative_magnitude_pruning_nests_masks(tmp_path):

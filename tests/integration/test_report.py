@@ -42,6 +42,22 @@ def test_report_files_are_complete(tmp_path):
     assert "| C1 |" in md and "figures/tickets.png" in md and "torch:" in md and "(#tickets)" in md
 
 
+def test_verdicts_old_rows_and_statistics_render(tmp_path):
+    """A row written before the `verdict` field (only `holds`) still renders; a comparison that
+    meets its direction without p < 0.05 shows as "not significant" with its n and p."""
+    (tmp_path / "figures").mkdir()
+    old = {"id": "C6", "statement": "old", "paper": "x", "measured": {"t": "1", "rule": "r"}, "holds": True}
+    ns = C1.row("", {"base t_gen": "20,000", "n": {"base": 3, "ticket": 3}, "p": {"ticket < base": 0.05}},
+                "not significant")  # fmt: skip
+    _, html_path = write_reports(tmp_path, [ns, old, {**old, "id": "C8", "holds": None}], [], {}, None)
+    html = html_path.read_text()
+    assert "<b>1 of 2</b> judged claims hold (1 more: direction met, not significant at this n)" in html
+    assert "class='ns'" in html and "<b>not significant</b><div class='brief'>n = 3, p = 0.05</div>" in html
+    assert "<b>holds</b>" in html and "<b>not run</b>" in html
+    md = (tmp_path / "report.md").read_text()
+    assert "**not significant** (n = 3, p = 0.05)" in md and "**holds**" in md
+
+
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver")
 def test_report_renders_in_headless_chromium(tmp_path):
     from selenium import webdriver

@@ -5,12 +5,20 @@ appendix analysis); judging it gives one row of claims.json. Runs that never rea
 threshold have no t_gen. To compare arms anyway, such a run counts as censored at its budget
 + 1 step ("later than anything measured"), and every summary says how many seeds grokked, so
 a censored comparison is never hidden.
+
+Verdicts (:data:`VERDICTS`): a claim *holds* when the direction its rule states is met and
+every one-sided rank test of its comparisons has p < 0.05 (:mod:`.stats`); *not significant*
+when the direction is met but some p is not below 0.05 (at 3 seeds against 3 no p can be: the
+smallest is 0.05); *does not hold* when the direction is not met; *not run* when it could not
+be judged. The row keeps ``holds`` (True, False or None; False for "not significant", so a
+reader of the old field never takes an unresolved claim for a held one) and adds ``verdict``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +27,57 @@ import numpy as np
 import pandas as pd
 
 from ..store import file_lock, write_json
+
+VERDICTS = ("holds", "does not hold", "not significant", "not run")
+_FROM_HOLDS = {True: "holds", False: "does not hold", None: "not run"}  # rows written before `verdict`
+
+
+def decide(direction: bool | None, p_values: Iterable[float | None] | None = None) -> str:
+    """The verdict of a claim: its rule's direction, then (for a comparison claim, ``p_values``
+    given) every one-sided p below 0.05. A claim of several comparisons holds only if each one
+    does; that is an intersection–union test, whose level is 0.05 without any correction for
+    the number of comparisons (Berger 1982), so none is applied."""
+    from .stats import significant
+
+    if direction is None:
+        return "not run"
+    if not direction:
+        return "does not hold"
+    if p_values is None:
+        return "holds"
+    ps = list(p_values)
+    return "holds" if ps and all(significant(p) for p in ps) else "not significant"
+
+
+def holds_of(verdict: str) -> bool | None:
+    """The ``holds`` field of a verdict: True, None for "not run", False otherwise."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"a verdict is one of {VERDICTS}; got {verdict!r}")
+    return True if verdict == "holds" else None if verdict == "not run" else False
+
+
+def verdict_of(row: dict[str, Any]) -> str:
+    """A claims.json row's verdict; rows written before the field existed have only ``holds``."""
+    v = row.get("verdict")
+    return v if v in VERDICTS else _FROM_HOLDS[row.get("holds")]
+
+
+def stats_brief(row: dict[str, Any]) -> str:
+    """'n = 3, p = 0.05' (the largest p where a claim has several tests); '' for a row without
+    statistics (older stores, claims that are not comparisons)."""
+    m = row.get("measured")
+    if not isinstance(m, dict) or not isinstance(m.get("p"), dict) or not m["p"]:
+        return ""
+    ns = sorted({int(v) for v in (m.get("n") or {}).values() if isinstance(v, (int, float))})
+    n = "" if not ns else f"n = {ns[0]}" if len(ns) == 1 else f"n = {ns[0]}–{ns[-1]}"
+    ps = [p for p in m["p"].values() if isinstance(p, (int, float))]
+    if not ps:
+        p = "p: none"
+    elif len(m["p"]) == 1:
+        p = f"p = {ps[0]:.3g}"
+    else:
+        p = f"largest of {len(m['p'])} p = {max(ps):.3g}"
+    return ", ".join(x for x in (n, p) if x)
 
 
 def labelled(name: str, label: str) -> str:
@@ -46,11 +105,18 @@ class ClaimDef:
     def id_for(self, label: str) -> str:
         return self.id if label == self.config else labelled(self.id, label)
 
-    def row(self, label: str, measured: dict[str, Any], holds: bool | None, **fields: Any) -> dict[str, Any]:
-        """The claims.json row: ``measured`` with the rule appended as its last entry."""
+    def row(self, label: str, measured: dict[str, Any], holds: bool | None | str, **fields: Any) -> dict[str, Any]:
+        """The claims.json row: ``measured`` with the rule appended as its last entry.
+
+        ``holds`` is a verdict (one of :data:`VERDICTS`, see :func:`decide`) or, for a claim
+        judged without a test, True / False / None."""
         measured = {**measured, "rule": self.rule.format(**fields)}
         cid = self.id_for(label)
-        return {"id": cid, "statement": self.statement, "paper": self.paper, "measured": measured, "holds": holds}
+        verdict = holds if isinstance(holds, str) else _FROM_HOLDS[holds]
+        return {
+            "id": cid, "statement": self.statement, "paper": self.paper, "measured": measured,
+            "holds": holds_of(verdict), "verdict": verdict,
+        }  # fmt: skip
 
 
 def arm_tgen(summary: pd.DataFrame, arm: str) -> dict[str, Any]:
@@ -69,6 +135,79 @@ def arm_tgen(summary: pd.DataFrame, arm: str) -> dict[str, Any]:
         "censored": grokked < len(t),
         "values": [None if math.isnan(x) else int(x) for x in rows.t_gen.astype("Float64").fillna(np.nan).astype(float)],
     }
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One side of a comparison: an arm's per-seed values (``shown``: as measured, None for a
+    run that never grokked; ``values``: as tested, censored at budget + 1)."""
+
+    name: str
+    seeds: tuple[int, ...]
+    values: tuple[float, ...]
+    shown: tuple[Any, ...]
+
+    def per_seed(self) -> dict[str, Any]:
+        keys = [str(s) for s in self.seeds]
+        if len(set(keys)) < len(keys):  # several runs of one seed in an arm: number them
+            keys = [f"{k} ({i})" for i, k in enumerate(keys)]
+        return dict(zip(keys, self.shown))
+
+
+def censor_at(summary: pd.DataFrame, arms: Iterable[str]) -> float:
+    """The value a run that never grokked enters a comparison with: the largest budget among
+    the compared arms + 1, later than every t_gen measured in them (README: Statistics)."""
+    return float(summary[summary.arm.isin(list(arms))].steps.max()) + 1
+
+
+def tgen_sample(summary: pd.DataFrame, arm: str, censor: float, name: str | None = None, rows=None) -> Sample:
+    """An arm's t_gen per seed (``rows``: those summary rows instead of the arm's)."""
+    rows = summary[summary.arm == arm] if rows is None else rows
+    if rows.empty:
+        raise KeyError(f"no runs for arm {arm!r}")
+    rows = rows.sort_values("seed", kind="stable")
+    shown = [None if pd.isna(t) else int(t) for t in rows.t_gen]
+    values = [censor if t is None else float(t) for t in shown]
+    return Sample(name or arm, tuple(int(s) for s in rows.seed), tuple(values), tuple(shown))
+
+
+def comparisons(
+    tests: list[tuple[str, Sample, Sample]], quantity: str = "t_gen", censored: bool = True, digits: int = 3
+) -> tuple[dict[str, Any], list[float | None]]:
+    """Claimed-larger against claimed-smaller, one-sided, for each (name, larger, smaller).
+
+    Returns the entries a comparison claim adds to ``measured`` (``n`` and ``per-seed
+    QUANTITY`` by arm; ``effect``, ``ci95`` and ``p`` by test; ``statistics``: the methods
+    used) and the p-values, in order, for :func:`decide`. The effect is the ratio of means,
+    larger / smaller: above 1 in the claimed direction.
+    """
+    from .stats import N_RESAMPLES, compare
+
+    samples = {s.name: s for _, a, b in tests for s in (a, b)}
+    res = {name: compare(a.values, b.values, "greater", "ratio") for name, a, b in tests}
+
+    def rnd(x):
+        return None if x is None else round(x, digits)
+
+    p_methods = sorted({r["p_method"] for r in res.values()})
+    ci_methods = sorted({r["ci_method"] for r in res.values()})
+    text = (
+        f"one-sided Mann–Whitney U per comparison (p: {'; '.join(p_methods)}); effect: ratio of means, the arm "
+        f"claimed larger / the arm claimed smaller (> 1 in the claimed direction); 95% CI: bootstrap "
+        f"({'; '.join(ci_methods)}; {N_RESAMPLES:,} resamples, seed 0); holds needs every p < 0.05 "
+        f"(no multiplicity correction: every comparison must hold)"
+    )
+    if censored:
+        text += "; a run that never grokked enters at budget + 1, later than every t_gen measured"
+    measured = {
+        "n": {k: len(s.values) for k, s in samples.items()},
+        f"per-seed {quantity}": {k: s.per_seed() for k, s in samples.items()},
+        "effect": {k: rnd(r["effect"]) for k, r in res.items()},
+        "ci95": {k: None if r["ci95"] is None else [rnd(x) for x in r["ci95"]] for k, r in res.items()},
+        "p": {k: None if r["p"] is None else float(f"{r['p']:.4g}") for k, r in res.items()},
+        "statistics": text,
+    }
+    return measured, [r["p"] for r in res.values()]
 
 
 def fmt_tgen(s: dict[str, Any]) -> str:

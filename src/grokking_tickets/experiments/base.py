@@ -165,7 +165,7 @@ class PlanContext(Context):
     """A Context that trains nothing: it records the runs an experiment's first training call
     would train, then stops the experiment. Runs whose identity depends on weights not yet
     trained (norm-matched controls measure the ticket's norm) are counted as ``unknown``;
-    experiments that choose later arms from results (the critical-rate search) plan only
+    experiments that choose later arms from results (each seed's critical rate) plan only
     their first stage."""
 
     planned: dict = field(default_factory=dict)  # run id -> RunSpec

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analysis.claims import ClaimDef, arm_tgen, fmt_tgen
+from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure, norm_curves
 from .arms import Dense, NormMatched, Ticket
 from .base import Experiment, register
@@ -11,13 +11,16 @@ C6 = ClaimDef(
     "C6",
     "Dense nets with the ticket's L1 norm, and with its L2 norm, generalize later than the ticket.",
     "controls slower than the ticket (Fig. 5)",
-    "holds if both controls have a larger mean t_gen than the ticket",
+    "holds if both controls have a larger mean t_gen than the ticket, and for each control the one-sided "
+    "Mann–Whitney test of ticket t_gen < control t_gen has p < 0.05",
 )
 C7 = ClaimDef(
     "C7",
     "During training the ticket's L1 norm is lower and its L2 norm higher than the norm-matched dense nets'.",
     "ticket: lower L1, higher L2 (Fig. 5)",
-    "holds if the ticket's step-averaged L1 is below and its L2 above both controls'",
+    "holds if the ticket's step-averaged L1 is below and its L2 above both controls', and each of the four "
+    "one-sided Mann–Whitney tests on the per-seed step-averaged norms has p < 0.05 (the runs are paired by "
+    "seed; a signed-rank test could not go below p = 1/8 at 3 seeds, so they are tested as two samples)",
 )
 NAMES = ["ticket", "l1-control", "l2-control", "base"]  # in the figure and the measured numbers
 
@@ -33,19 +36,37 @@ class NormControl(Experiment):
 
     def judge(self, ctx, summary, metrics, trained):
         tg = {n: arm_tgen(summary, n) for n in NAMES}
-        c6 = all(tg[c]["mean"] > tg["ticket"]["mean"] for c in ("l1-control", "l2-control"))
+        controls = ("l1-control", "l2-control")
+        c6 = all(tg[c]["mean"] > tg["ticket"]["mean"] for c in controls)
+        censor = censor_at(summary, ["ticket", *controls])
+        ticket = tgen_sample(summary, "ticket", censor)
+        stats6, ps6 = comparisons([(f"ticket < {c}", tgen_sample(summary, c, censor), ticket) for c in controls])
         # C7: norms averaged over every evaluated step after step 0 (at step 0 they are equal by design)
         later = metrics[metrics.step > 0]
         avg = later.groupby("arm")[["l1", "l2"]].mean()
         end = metrics[metrics.step == metrics.step.max()].groupby("arm")[["l1", "l2"]].mean()
-        c7 = all(avg.l1["ticket"] < avg.l1[c] and avg.l2["ticket"] > avg.l2[c] for c in ("l1-control", "l2-control"))
+        c7 = all(avg.l1["ticket"] < avg.l1[c] and avg.l2["ticket"] > avg.l2[c] for c in controls)
+        per_seed = later.groupby(["arm", "seed"])[["l1", "l2"]].mean()
+
+        def norms(arm: str, col: str) -> Sample:
+            s = per_seed.loc[arm, col]
+            v = tuple(float(x) for x in s)
+            return Sample(f"{arm} {col.upper()}", tuple(int(i) for i in s.index), v, tuple(round(x, 3) for x in v))
+
+        tests7 = []
+        for c in controls:
+            tests7.append((f"ticket L1 < {c} L1", norms(c, "l1"), norms("ticket", "l1")))
+            tests7.append((f"ticket L2 > {c} L2", norms("ticket", "l2"), norms(c, "l2")))
+        stats7, ps7 = comparisons(tests7, "step-averaged norm", censored=False, digits=4)
         m7 = {
             "mean L1 over training": {n: round(float(avg.l1[n]), 1) for n in NAMES},
             "mean L2 over training": {n: round(float(avg.l2[n]), 2) for n in NAMES},
             "L1 at the last step": {n: round(float(end.l1[n]), 1) for n in NAMES},
             "L2 at the last step": {n: round(float(end.l2[n]), 2) for n in NAMES},
+            **stats7,
         }
-        return [self.claim(ctx, C6, {f"{n} t_gen": fmt_tgen(tg[n]) for n in NAMES}, c6), self.claim(ctx, C7, m7, c7)]
+        m6 = {**{f"{n} t_gen": fmt_tgen(tg[n]) for n in NAMES}, **stats6}
+        return [self.claim(ctx, C6, m6, decide(c6, ps6)), self.claim(ctx, C7, m7, decide(c7, ps7))]
 
     def figure(self, ctx, summary, metrics):
         fig = new_figure(15, 4)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from ..analysis.claims import ClaimDef, arm_tgen, fmt_tgen
+from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, band, new_figure
 from .arms import Dense, Ticket
 from .base import Experiment, register
 
-_RULE = "holds if every ticket seed groks and base mean t_gen / ticket mean t_gen >= 2"
+_RULE = (
+    "holds if every ticket seed groks and base mean t_gen / ticket mean t_gen >= 2, and the one-sided "
+    "Mann–Whitney test of ticket t_gen < base t_gen has p < 0.05"
+)
 C1 = ClaimDef(
     "C1",
     "MLP: the grokking ticket (rate 0.6, weights from step 30k) reaches t_gen much sooner than the dense base.",
@@ -46,13 +49,17 @@ class Tickets(Experiment):
         base, ticket = arm_tgen(summary, "base"), arm_tgen(summary, "ticket")
         speedup = base["mean"] / ticket["mean"]
         # "much sooner": every ticket seed groks, at most half the base's (censored) mean t_gen
-        holds = ticket["grokked"] == ticket["n"] and speedup >= 2.0
+        direction = ticket["grokked"] == ticket["n"] and speedup >= 2.0
+        censor = censor_at(summary, ["base", "ticket"])
+        samples = {arm: tgen_sample(summary, arm, censor) for arm in ("base", "ticket")}
+        stats, ps = comparisons([("ticket < base", samples["base"], samples["ticket"])])
         measured = {
             "base t_gen": fmt_tgen(base),
             "ticket t_gen": fmt_tgen(ticket),
             "speedup (base / ticket)": round(speedup, 2),
+            **stats,
         }
-        return [self.claim(ctx, CLAIM_OF_MODEL.get(ctx.cfg.model.name, C1), measured, holds)]
+        return [self.claim(ctx, CLAIM_OF_MODEL.get(ctx.cfg.model.name, C1), measured, decide(direction, ps))]
 
     def figure(self, ctx, summary, metrics):
         fig = new_figure(10, 4)

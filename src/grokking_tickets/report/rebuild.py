@@ -16,7 +16,7 @@ from ..analysis.appendix import run_analyses
 from ..analysis.claims import claim_key, merge_claims, tgen_table
 from ..errors import UserError
 from ..store import write_text
-from .writer import VERDICT, write_reports
+from .writer import verdict_text, write_reports
 
 
 def _tables(out: Path) -> dict[str, str]:
@@ -51,6 +51,9 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     return paths
 
 
+_DETAIL = ("rule", "n", "p", "ci95", "effect", "statistics", "per-seed t_gen", "per-seed step-averaged norm")
+
+
 def write_assets(out: Path, assets: Path, claims: list[dict], width: int = 640) -> None:
     from PIL import Image
 
@@ -64,8 +67,10 @@ def write_assets(out: Path, assets: Path, claims: list[dict], width: int = 640) 
         "|---|---|---|---|",
     ]
     for c in sorted(claims, key=lambda c: claim_key(c["id"])):
-        meas = "; ".join(f"{k}: {v}" for k, v in c["measured"].items() if k != "rule") if isinstance(c["measured"], dict) else c["measured"]
+        m = c["measured"]
+        # the numbers a reader compares; n, p and per-seed values are in the verdict cell and claims.json
+        meas = "; ".join(f"{k}: {v}" for k, v in m.items() if k not in _DETAIL) if isinstance(m, dict) else m
         meas = str(meas).replace("|", "/")
         meas = meas if len(meas) <= 300 else meas[:297] + "..."  # the full text is in claims.json
-        lines.append(f"| {c['id']} | {c['statement']} | **{VERDICT[c['holds']]}** | {meas} |")
+        lines.append(f"| {c['id']} | {c['statement']} | **{verdict_text(c)}** | {meas} |")
     write_text(assets / "claims.md", "\n".join(lines) + "\n")

@@ -13,11 +13,25 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from ..analysis.claims import claim_key
+from ..analysis.claims import claim_key, stats_brief, verdict_of
 from ..experiments import figure_of
 from ..store import write_text
 
-VERDICT = {True: "holds", False: "does not hold", None: "not run"}
+CSS_CLASS = {"holds": "holds", "does not hold": "fails", "not significant": "ns", "not run": "none"}
+
+
+def verdict_text(c: dict) -> str:
+    """'holds', or 'not significant (n = 3, p = 0.05)': the verdict, with n and p where the row has them."""
+    brief = stats_brief(c)
+    return f"{verdict_of(c)} ({brief})" if brief else verdict_of(c)
+
+
+def tally(claims: list[dict]) -> tuple[str, str]:
+    """('7 of 10', ' (2 more: direction met, not significant at this n)'), for 'N of M judged claims hold ...'."""
+    verdicts = [verdict_of(c) for c in claims]
+    held, judged, ns = verdicts.count("holds"), sum(v != "not run" for v in verdicts), verdicts.count("not significant")
+    more = f" ({ns} more: direction met, not significant at this n)" if ns else ""
+    return f"{held} of {judged}", more
 
 
 def _measured_text(measured: Any, skip: tuple[str, ...] = ()) -> list[str]:
@@ -32,6 +46,14 @@ def _measured_text(measured: Any, skip: tuple[str, ...] = ()) -> list[str]:
 
 def _rule(c: dict) -> str:
     return str(c["measured"].get("rule", "")) if isinstance(c["measured"], dict) else ""
+
+
+def _brief_md(c: dict) -> str:
+    return f" ({stats_brief(c)})" if stats_brief(c) else ""
+
+
+def _brief_html(c: dict) -> str:
+    return f"<div class='brief'>{html.escape(stats_brief(c))}</div>" if stats_brief(c) else ""
 
 
 def _anchor(section: dict) -> str | None:
@@ -61,14 +83,13 @@ def versions() -> dict[str, str]:
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
-    held = sum(c["holds"] is True for c in claims)
-    judged = sum(c["holds"] is not None for c in claims)
+    held, more = tally(claims)
     vers = versions()
     took = "n/a (rebuilt from the run store)" if runtime_s is None else f"{runtime_s / 60:.1f} min"
     md = [
         "# grokking-tickets: reproduction report",
         "",
-        f"{held} of {judged} judged claims hold. Run time: {took}.",
+        f"{held} judged claims hold{more}. Run time: {took}.",
         "",
         "## Claims",
         "",
@@ -81,7 +102,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         fig = figure_of(c["id"])
         link = f" ([figure](#{fig}))" if fig in anchors else ""
         rule = _rule(c).replace("|", "\\|")
-        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{VERDICT[c['holds']]}**{link} | {rule} |")
+        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{verdict_of(c)}**{_brief_md(c)}{link} | {rule} |")
     for s in sections:
         anchor = f' <a id="{_anchor(s)}"></a>' if _anchor(s) else ""
         md += ["", f"## {s['title']}{anchor}", ""]
@@ -100,15 +121,16 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "<!doctype html><html><head><meta charset='utf-8'><title>grokking-tickets report</title><style>",
         "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}",
-        ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.none{background:#eee}img{max-width:100%}",
+        ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.ns{background:#fdf6dc}.none{background:#eee}",
+        "img{max-width:100%}.brief{color:#555;font-size:12px}",
         ".rule{color:#555;font-size:12px;margin-top:4px}.verdict{min-width:12em}.verdict b{white-space:nowrap}",
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
-        f"<p><b>{held} of {judged}</b> judged claims hold. Run time: {took}.</p>",
+        f"<p><b>{held}</b> judged claims hold{html.escape(more)}. Run time: {took}.</p>",
         "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
     ]
     for c in claims:
-        cls = {True: "holds", False: "fails", None: "none"}[c["holds"]]
+        cls = CSS_CLASS[verdict_of(c)]
         meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"], ("rule",)))
         fig = figure_of(c["id"])
         link = f"<br><a href='#{html.escape(fig)}'>figure</a>" if fig in anchors else ""
@@ -116,7 +138,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         h.append(
             f"<tr class='{cls}'><td>{html.escape(c['id'])}</td><td>{html.escape(c['statement'])}</td>"
             f"<td>{html.escape(str(c['paper']))}</td><td>{meas}</td>"
-            f"<td class='verdict'><b>{VERDICT[c['holds']]}</b>{link}{rule}</td></tr>"
+            f"<td class='verdict'><b>{verdict_of(c)}</b>{_brief_html(c)}{link}{rule}</td></tr>"
         )
     h.append("</table>")
     for s in sections:
