@@ -77,7 +77,9 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     assert cli.main(["status", str(tmp_path), "--plan", "quick", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["reproduce_plan"]
     # quick, seeds 0 and 1 for the MLP: tickets 4 runs, pai 8, ticket-timeline 6, prune-rate 10,
-    # the no-weight-decay grid 10, equal-params 2 (norm-control's 4 controls need the tickets'
-    # weights first); the transformer's tickets 4; MNIST's tickets 2 (seed 0). All 30k steps.
-    assert plan == {"scale": "quick", "runs": 46, "model_steps": 46 * 30000, "known": 46, "later": 4}
+    # the no-weight-decay grid 10, equal-params 2, accelerators 4 (grokfast, ticket+grokfast; its
+    # l2 control, like norm-control's 4 controls, needs the tickets' weights first, and its
+    # grokfast-tickets the Grokfast runs' t_gen); the transformer's tickets 4; MNIST's tickets 2
+    # (seed 0). All 30k steps.
+    assert plan == {"scale": "quick", "runs": 50, "model_steps": 50 * 30000, "known": 50, "later": 6}
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2

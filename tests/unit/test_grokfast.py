@@ -88,7 +88,9 @@ def _plain_run(model, cfg, data, member: Member, steps: int):
     mask = member.mask
     theta = {n: (t * mask[n] if mask else t).clone().requires_grad_() for n, t in member.theta0.items()}
     o = cfg.optim
-    opt = torch.optim.AdamW(theta.values(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=member.weight_decay)
+    opt = torch.optim.AdamW(
+        theta.values(), lr=o.lr, betas=(o.beta1, o.beta2), eps=o.eps, weight_decay=member.weight_decay
+    )
     spec, state, losses = member.grad_filter, None, []
     for _ in range(steps):
         loss = torch.nn.functional.cross_entropy(model.forward(theta, x).double(), y)
