@@ -1,8 +1,8 @@
 """Train one cohort: runs of one shape, all at the same step, as one :class:`Population`.
 
-A cohort's runs share task, model, optimizer settings but weight decay, and training settings
-(``RunSpec.cohort_key``); the runner groups runs into cohorts and an executor trains each one
-with :func:`train_cohort`, here or in a worker. A member's numbers do not depend on its
+A cohort's runs share task, model, optimizer settings but weight decay and the Grokfast
+filter, and training settings (``RunSpec.cohort_key``); the runner groups runs into cohorts
+and an executor trains each one with :func:`train_cohort`, here or in a worker. A member's numbers do not depend on its
 population, so how runs are grouped never changes a number.
 """
 
@@ -21,6 +21,7 @@ from .pruning import build_mask
 from .spec import RunSpec
 from .store import Store
 from .tasks import build_dataset
+from .train.grokfast import FilterSpec
 from .train.population import METRICS, Member, Population
 
 # (spec, model, store) -> (θ0, mask or None) of one run
@@ -66,7 +67,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
         theta0, mask = init(spec, model, store)
         if state is None:
             store.begin(spec, theta0, mask)
-        members.append(Member(theta0, mask, spec.optim.weight_decay))
+        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
         rows.append([_with_all_columns(state[2])] if state else [])
     pop = Population(model, data, first.optim, members, tc.loss, device)
     if start > 0:

@@ -29,6 +29,9 @@ SPLITS = ("fixed", "seed")
 # otherwise start a hundred thousand runs per arm.
 MAX_SEEDS = 1024
 LOSSES = ("ce", "mse")
+GRAD_FILTERS = ("none", "ema", "ma")
+# Grokfast's amplification λ when optim.grokfast_lambda is 0: the paper's defaults per filter
+GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}
 SCOPES = ("global", "layer")
 
 
@@ -119,13 +122,19 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """AdamW with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW."""
+    """AdamW with decoupled weight decay (Loshchilov & Hutter), as torch.optim.AdamW, optionally
+    with a Grokfast gradient filter before it (Lee et al. 2024; train/grokfast.py): each step the
+    gradient g becomes g + λ·(a low-pass filter of the gradients so far), ``ema`` or ``ma``."""
 
     lr: float = 1e-3
     beta1: float = 0.9
     beta2: float = 0.98
     eps: float = 1e-8
     weight_decay: float = 1.0
+    grad_filter: str = "none"  # Grokfast: none, ema (exponential moving average), ma (moving average)
+    grokfast_alpha: float = 0.98  # ema: ema <- alpha·ema + (1 - alpha)·g
+    grokfast_lambda: float = 0.0  # λ; 0 = the paper's default for the filter (2.0 for ema, 5.0 for ma)
+    grokfast_window: int = 100  # ma: the mean over the last w gradients, added once w are collected
 
     def __post_init__(self) -> None:
         _check(self.lr > 0, f"optim.lr must be positive; got {self.lr}")
@@ -133,6 +142,38 @@ class OptimConfig:
         _check(0 <= self.beta2 < 1, f"optim.beta2 must lie in [0, 1); got {self.beta2}")
         _check(self.eps > 0, f"optim.eps must be positive; got {self.eps}")
         _check(self.weight_decay >= 0, f"optim.weight_decay must be >= 0; got {self.weight_decay}")
+        _choice("optim", "grad_filter", self.grad_filter, GRAD_FILTERS)
+        _check(0 <= self.grokfast_alpha < 1, f"optim.grokfast_alpha must lie in [0, 1); got {self.grokfast_alpha}")
+        _check(
+            self.grokfast_lambda >= 0,
+            f"optim.grokfast_lambda must be >= 0 (0: {GROKFAST_LAMBDA['ema']} for ema, {GROKFAST_LAMBDA['ma']} "
+            f"for ma); got {self.grokfast_lambda}",
+        )
+        _check(self.grokfast_window >= 1, f"optim.grokfast_window must be at least 1; got {self.grokfast_window}")
+
+    @property
+    def filter_lambda(self) -> float:
+        """Grokfast's λ as applied: ``grokfast_lambda``, or the filter's default where it is 0."""
+        if self.grokfast_lambda == 0 and self.grad_filter in GROKFAST_LAMBDA:
+            return GROKFAST_LAMBDA[self.grad_filter]
+        return self.grokfast_lambda
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the optimizer, for run ids: the AdamW settings, and the filter's settings
+        only where they act (its kind, λ as applied, and α for ema or w for ma). A run without a
+        filter keeps the id it had before the filter existed."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in FILTER_FIELDS}
+        if self.grad_filter != "none":
+            d["grad_filter"] = self.grad_filter
+            d["grokfast_lambda"] = self.filter_lambda
+            if self.grad_filter == "ema":
+                d["grokfast_alpha"] = self.grokfast_alpha
+            else:
+                d["grokfast_window"] = self.grokfast_window
+        return d
+
+
+FILTER_FIELDS = ("grad_filter", "grokfast_alpha", "grokfast_lambda", "grokfast_window")
 
 
 @dataclass(frozen=True)

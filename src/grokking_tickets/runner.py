@@ -1,7 +1,7 @@
 """Turn run specs into finished runs in the store: skip, lock, group into cohort jobs, train.
 
-Runs that share a cohort key (same task, model, optimizer settings but weight decay, and
-training settings) train together as one population (cohort.py). A run with a resume state
+Runs that share a cohort key (same task, model, optimizer settings but weight decay and the
+Grokfast filter, and training settings) train together as one population (cohort.py). A run with a resume state
 restarts from it; members of a cohort whose resume states stand at different steps are
 separate jobs, which is exact because a member's numbers do not depend on its population.
 An executor (executors.py) trains the jobs, here or on Ray.

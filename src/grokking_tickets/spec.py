@@ -4,8 +4,9 @@ A :class:`RunSpec` is everything that determines a run's numbers: task, model, o
 training settings, seed and how its initial weights are made. Its id is a hash of all of it,
 defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
 number: ``train.threshold`` (it only reads the metrics) and the device. Settings of other
-models and tasks (``ModelConfig.identity``) and ``init`` fields that are None are left out
-too, so settings added later keep old ids valid.
+models and tasks (``ModelConfig.identity``), the Grokfast filter's settings of a run without
+the filter (``OptimConfig.identity``) and ``init`` fields that are None are left out too, so
+settings added later keep old ids valid.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
+from .config import FILTER_FIELDS, Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
 
 SCHEMA = 1
 
@@ -69,7 +70,7 @@ class RunSpec:
 
     def hashed(self) -> dict[str, Any]:
         d = self.to_dict()
-        d["task"], d["model"] = self.task.identity(), self.model.identity()
+        d["task"], d["model"], d["optim"] = self.task.identity(), self.model.identity(), self.optim.identity()
         del d["train"]["threshold"]
         return d
 
@@ -85,12 +86,14 @@ class RunSpec:
 
     def cohort_key(self) -> str:
         """Runs with equal keys have the same shapes and data and can train as one population
-        (with a per-run split, only runs of one seed share their data)."""
+        (members may differ in seed, θ0, mask, weight decay and gradient filter; with a per-run
+        split, only runs of one seed share their data)."""
         d = self.hashed()
         del d["init"]
         if self.task.split != "seed":
             del d["seed"]
-        del d["optim"]["weight_decay"]
+        for k in ("weight_decay", *FILTER_FIELDS):
+            d["optim"].pop(k, None)
         return json.dumps(d, sort_keys=True)
 
     @classmethod

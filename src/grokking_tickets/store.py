@@ -9,7 +9,7 @@
         theta0.safetensors       initial weights, as trained (masked and scaled)
         mask.safetensors         the mask, for masked runs
         weights/step-NNNNNNN.safetensors   weights every train.checkpoint_every steps and at the end
-        state.safetensors        resume point: weights, Adam moments and metrics so far
+        state.safetensors        resume point: weights, Adam moments, Grokfast filter state, metrics so far
         state.prev.safetensors   the resume point before it (a fallback if the last is corrupt)
         metrics.parquet          this run's metrics, written when it finishes
         done.json                present once the run has finished

@@ -12,6 +12,7 @@ from grokking_tickets.analysis.claims import VERDICTS
 from grokking_tickets.config import apply_overrides, from_dict
 from grokking_tickets.errors import UserError
 from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
+from grokking_tickets.experiments.accelerators import ARMS, checkpoint_after
 from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of
 from grokking_tickets.experiments.no_weight_decay import NoWeightDecay, critical_rates, gaps
 from grokking_tickets.experiments.run import run_experiment
@@ -353,6 +354,23 @@ def test_a_ticket_step_the_dense_run_never_saves_is_refused_first(tiny_cfg, tmp_
     assert not list(tmp_path.glob("runs/*"))
 
 
+def test_a_ticket_step_per_seed(tiny_cfg, tmp_path):
+    """``seed_steps``: each seed's ticket from its dense run at its own step (the grokfast-tickets)."""
+    ctx = _ctx(tiny_cfg, tmp_path)
+    arms = {"base": Dense("base")}
+    arm = Ticket("t", seed_steps={0: 20, 1: 40})
+    assert [arm.spec(ctx, s, arms).init.mask.step for s in (0, 1)] == [20, 40]
+    assert arm.spec(ctx, 1, arms).init.mask.source == Dense("base").spec(ctx, 1, arms).run_id
+    assert [r.step for r in arm.reads(ctx)] == [20, 40]
+    with pytest.raises(UserError, match="arm 't' has no ticket step for seed 2"):
+        arm.spec(ctx, 2, arms)
+    with pytest.raises(UserError, match="either step or seed_steps"):
+        Ticket("t", step=20, seed_steps={0: 20})
+    with pytest.raises(UserError, match=r"arm 'u' of test needs the dense weights at step 30,"):
+        ctx.train_arms([Dense("base"), Ticket("u", seed_steps={0: 20, 1: 30, 2: 40})])  # 30 is off the grid
+    assert not list(tmp_path.glob("runs/*"))
+
+
 # -- the experiments without a test above ---------------------------------------------------------------
 
 
@@ -425,3 +443,59 @@ def test_figures_leave_pyplot_and_the_backend_alone():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
+
+
+def test_accelerators_end_to_end(tmp_path):
+    """Every arm for both seeds, with the filter where the arm says; each grokfast-ticket made from
+    its own seed's Grokfast run at the first checkpoint at or after that run's t_gen; the base and
+    the ticket are the `tickets` experiment's runs; the totals of A5 recomputed here from
+    summary.csv. A net this small generalizes within 300 steps only on the mirrored pairs
+    (pairs = "all") and to a low threshold (0.3, not part of a run's id), which is all this needs."""
+    over = {
+        "task": {**TINY["task"], "pairs": "all"},
+        "optim": {"lr": 3e-3},
+        "train": {**TINY["train"], "threshold": 0.3},
+    }
+    res = _run("accelerators", tmp_path, **over)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    rows = summary[summary.experiment == "accelerators"]
+    seeds = lambda arm: sorted(rows[rows.arm == arm].seed)
+    assert {a: seeds(a) for a in ARMS if a != "grokfast-ticket"} == {a: [0, 1] for a in ARMS if a != "grokfast-ticket"}
+    store = Store(tmp_path)
+    for r in rows.itertuples():
+        filtered = r.arm in ("grokfast", "ticket+grokfast", "l2-control+grokfast")
+        assert store.spec(r.run_id).optim.grad_filter == ("ema" if filtered else "none"), r.arm
+    gf = {r.seed: r for r in rows[rows.arm == "grokfast"].itertuples()}
+    grokked = sorted(s for s, r in gf.items() if not pd.isna(r.t_gen))
+    assert grokked and seeds("grokfast-ticket") == grokked, "the test needs a Grokfast run that generalizes"
+    for r in rows[rows.arm == "grokfast-ticket"].itertuples():
+        mask = store.spec(r.run_id).init.mask
+        t_gen = int(gf[r.seed].t_gen)
+        assert mask.source == gf[r.seed].run_id and mask.method == "magnitude" and mask.rate == 0.6
+        assert mask.step >= t_gen and (mask.step % 100 == 0 or mask.step == 300) and mask.step - t_gen < 100
+        assert mask.step == checkpoint_after(t_gen, 100, 300)
+
+    n_runs = len(list(tmp_path.glob("runs/*/done.json")))
+    _run("tickets", tmp_path, **over)  # its base and ticket are already there
+    assert len(list(tmp_path.glob("runs/*/done.json"))) == n_runs
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    ids = lambda e, arm: set(summary[(summary.experiment == e) & (summary.arm == arm)].run_id)
+    assert all(ids("tickets", arm) == ids("accelerators", arm) for arm in ("base", "ticket"))
+
+    claims = {c["id"]: c for c in json.loads((tmp_path / "claims.json").read_text())}
+    assert [c["id"] for c in res.claims] == ["A1", "A2", "A3", "A4", "A5"]
+    assert all(claims[i]["measured"]["rule"].startswith("holds if") for i in ("A1", "A2", "A3", "A4", "A5"))
+
+    def total(arm, find):
+        a = rows[rows.arm == arm]
+        return (a.t_gen.fillna(a.steps + 1) + find(a)).mean()
+
+    ticket_total = total("ticket", lambda a: 300)
+    gft_total = total("grokfast-ticket", lambda a: [store.spec(i).init.mask.step for i in a.run_id])
+    measured = claims["A5"]["measured"]
+    assert measured["ticket total model-steps"].lstrip("≥").startswith(f"{ticket_total:,.0f} ± ")
+    assert measured["grokfast-ticket total model-steps"].lstrip("≥").startswith(f"{gft_total:,.0f} ± ")
+    all_grokked = rows[rows.arm == "grokfast-ticket"].t_gen.notna().all() and grokked == [0, 1]
+    assert claims["A5"]["holds"] == bool(all_grokked and gft_total < ticket_total)
+    assert (tmp_path / "figures" / "accelerators.png").exists()
+    assert set(res.notes) >= {f"{a} total model-steps" for a in ARMS if a != "grokfast-ticket" or grokked}

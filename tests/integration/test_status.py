@@ -79,7 +79,9 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # quick, seeds 0 and 1 for the MLP: tickets 4 runs, pai 8, ticket-timeline 6, prune-rate 10,
     # no-weight-decay 22 (per seed: the dense run without weight decay, which is also rate 0.0;
     # the coarse rates 0.3/0.6/0.8/0.9; the fine sweep 0.75-0.87, its 0.9 being coarse's; the
-    # ticket at 0.81 with weight decay), equal-params 2 (norm-control's 4 controls need the tickets'
-    # weights first); the transformer's tickets 4; MNIST's tickets 2 (seed 0). All 30k steps.
-    assert plan == {"scale": "quick", "runs": 58, "model_steps": 58 * 30000, "known": 58, "later": 4}
+    # ticket at 0.81 with weight decay), equal-params 2, accelerators 4 (grokfast, ticket+grokfast;
+    # its l2 control, like norm-control's 4 controls, needs the tickets' weights first, and its
+    # grokfast-tickets the Grokfast runs' t_gen); the transformer's tickets 4; MNIST's tickets 2
+    # (seed 0). All 30k steps.
+    assert plan == {"scale": "quick", "runs": 62, "model_steps": 62 * 30000, "known": 62, "later": 6}
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2

@@ -3,7 +3,8 @@
 - a mask prunes exactly round(rate · n) weights, globally and per matrix;
 - pruned weights stay exactly zero through training, and so do their Adam moments;
 - a population member computes what its run computes alone;
-- a run interrupted and resumed ends with the numbers of an uninterrupted one.
+- a run interrupted and resumed ends with the numbers of an uninterrupted one;
+- all of it with the Grokfast gradient filter too (its state is part of the resume state).
 
 Each model trains on a tiny version of a task its inputs fit: seconds per test.
 """
@@ -14,7 +15,7 @@ import pytest
 import torch
 from conftest import crash_at_step
 
-from grokking_tickets.config import from_dict
+from grokking_tickets.config import apply_overrides, from_dict
 from grokking_tickets.models import MODELS, build_model
 from grokking_tickets.pruning import mask_from_scores, n_pruned
 from grokking_tickets.runner import train_runs
@@ -22,6 +23,7 @@ from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
 from grokking_tickets.store import Store
 from grokking_tickets.tasks import build_dataset
 from grokking_tickets.tasks.mnist_data import find_mnist_file
+from grokking_tickets.train.grokfast import FilterSpec
 from grokking_tickets.train.population import Member, Population
 
 MODULAR = {"name": "modular", "p": 11, "train_frac": 0.5}
@@ -119,6 +121,76 @@ def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
     train(tmp_path / "clean")
     crash_at_step(monkeypatch, 17, lambda: train(tmp_path / "crashed"))  # resume points at 10
     assert not Store(tmp_path / "crashed").is_done(dense[0].run_id)
+    train(tmp_path / "crashed")
+    clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
+    for s in specs:
+        assert clean.run_metrics(s.run_id).equals(resumed.run_metrics(s.run_id)), s.run_id
+        for n, w in clean.weights(s.run_id, cfg.train.steps).items():
+            assert torch.equal(w, resumed.weights(s.run_id, cfg.train.steps)[n])
+
+
+# -- the same guarantees with the Grokfast gradient filter (train/grokfast.py) --------------------------
+
+EMA, MA = FilterSpec("ema", 2.0, alpha=0.9), FilterSpec("ma", 5.0, window=4)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_grokfast_members_equal_their_solo_runs_and_pruned_weights_stay_zero(name):
+    """Members with the EMA filter, the MA filter (w = 4: full after 4 steps, then wrapping) and
+    none, dense and masked, in one population; each computes its solo run's bits, and a masked
+    member's pruned weights and Adam moments stay exactly zero (the mask comes after the filter)."""
+    cfg = _cfg(name)
+    data, model = _model(cfg)
+    mask = mask_from_scores({n: t.abs() for n, t in model.init(5).items()}, 0.5)
+    members = [
+        Member(model.init(0), None, 1.0, EMA),
+        Member(model.init(1), mask, 0.3, EMA),
+        Member(model.init(2), None, 0.0, MA),
+        Member(model.init(3), mask, 1.0, MA),
+        Member(model.init(4), None, 1.0, None),
+    ]
+    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
+    solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, "cpu") for m in members]
+    for _ in range(20):
+        for p in (pop, *solos):
+            p.step()
+    evals = pop.evaluate()
+    for k, solo in enumerate(solos):
+        assert torch.equal(evals[k], solo.evaluate()[0]), k
+        for n in model.names:
+            assert torch.equal(pop.params[n][k], solo.params[n][0]), (k, n)
+    for k in (1, 3):
+        for n in model.names:
+            pruned = ~mask[n]
+            assert (pop.params[n][k][pruned] == 0).all(), (k, n)
+            assert (pop.opt.m[n][k][pruned] == 0).all() and (pop.opt.v[n][k][pruned] == 0).all(), (k, n)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_grokfast_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
+    """Runs with the EMA filter (dense and masked), the MA filter with a window that wraps before
+    the resume point (w = 4) and one that fills only after it (w = 12), and a run without a
+    filter, in one cohort; crashed at step 17 (resume points at 10), resumed: the numbers of an
+    uninterrupted training, which needs the filter's state saved and restored."""
+    cfg = _cfg(name)
+    ema = apply_overrides(cfg, ["optim.grad_filter=ema", "optim.grokfast_alpha=0.9"])
+    ma4 = apply_overrides(cfg, ["optim.grad_filter=ma", "optim.grokfast_window=4"])
+    ma12 = apply_overrides(cfg, ["optim.grad_filter=ma", "optim.grokfast_window=12"])
+    specs = [
+        RunSpec.dense(ema, 0),
+        RunSpec(ema.task, ema.model, ema.optim, ema.train, 1, InitSpec(mask=MaskSpec("random", 0.6))),
+        RunSpec.dense(ma4, 0),
+        RunSpec.dense(ma12, 1),
+        RunSpec.dense(cfg, 0),
+    ]
+    assert len({s.cohort_key() for s in specs}) == 1 and len({s.run_id for s in specs}) == len(specs)
+
+    def train(out):
+        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
+
+    train(tmp_path / "clean")
+    crash_at_step(monkeypatch, 17, lambda: train(tmp_path / "crashed"))
+    assert Store(tmp_path / "crashed").load_state(specs[0].run_id)[0] == 10
     train(tmp_path / "crashed")
     clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
     for s in specs:

@@ -228,10 +228,12 @@ def tgen_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def claim_key(cid: str) -> tuple[int, str]:
-    """Sort key of a claim id: C2 before C10; "C6@transformer" (a claim tested on another model) after C6."""
-    num, _, where = cid[1:].partition("@")
-    return int(num), where
+def claim_key(cid: str) -> tuple[int, str, int, str]:
+    """Sort key of a claim id: the paper's claims (C...) first, then ours (A... for the
+    accelerators, and so on, by letter); C2 before C10; "C6@transformer" (a claim tested on
+    another configuration) after C6."""
+    head, _, where = cid.partition("@")
+    return (0 if head[0] == "C" else 1), head[0], int(head[1:]), where
 
 
 def merge_claims(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

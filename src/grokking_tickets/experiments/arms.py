@@ -8,6 +8,8 @@ arms by name, where a kind finds the dense arm it is made from. A new kind is on
 
 Rates: ``rate=None`` means ``ticket.rate`` of the arm's config; ``seed_rates`` gives each seed
 its own (the critical rates). A masked arm at rate 0.0 prunes nothing: it *is* the dense run.
+Likewise a ticket's ``step=None`` means ``ticket.step``, and ``seed_steps`` gives each seed its
+own (a ticket from each dense run at the checkpoint after its t_gen).
 """
 
 from __future__ import annotations
@@ -107,8 +109,9 @@ class Dense(Arm):
 
 @dataclass(frozen=True)
 class Ticket(Arm):
-    """Magnitude pruning of dense arm ``source``'s weights at ``step`` (default ``ticket.step``),
-    survivors rewound to θ0 or to ``ticket.rewind_step``; iterative with ``ticket.rounds``."""
+    """Magnitude pruning of dense arm ``source``'s weights at ``step`` (default ``ticket.step``;
+    ``seed_steps``: a step per seed), survivors rewound to θ0 or to ``ticket.rewind_step``;
+    iterative with ``ticket.rounds``."""
 
     name: str
     overrides: tuple[str, ...] = ()
@@ -116,12 +119,22 @@ class Ticket(Arm):
     step: int | None = None
     source: str = "base"
     seed_rates: dict[int, float] | None = field(default=None, hash=False)
+    seed_steps: dict[int, int] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.step is not None and self.seed_steps is not None:
+            raise UserError(f"arm {self.name!r}: give a ticket either step or seed_steps, not both")
 
     @property
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
 
-    def _step(self, t: TicketConfig) -> int:
+    def _step(self, t: TicketConfig, seed: int) -> int:
+        if self.seed_steps is not None:
+            if seed not in self.seed_steps:
+                have = sorted(self.seed_steps)
+                raise UserError(f"arm {self.name!r} has no ticket step for seed {seed}; it has seeds {have}")
+            return self.seed_steps[seed]
         return t.step if self.step is None else self.step
 
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
@@ -131,7 +144,7 @@ class Ticket(Arm):
         dense = _source_spec(ctx, self, seed, arms)
         chain = self.chain(ctx, seed, arms)
         t = cfg.ticket
-        mask = MaskSpec("magnitude", rate, t.scope, (chain[-1] if chain else dense).run_id, self._step(t))
+        mask = MaskSpec("magnitude", rate, t.scope, (chain[-1] if chain else dense).run_id, self._step(t, seed))
         if t.rewind_step > 0:  # late rewinding: survivors start from the dense run at that step
             init = InitSpec(mask=mask, rewind_source=dense.run_id, rewind_step=t.rewind_step)
         else:
@@ -150,7 +163,7 @@ class Ticket(Arm):
         if t.rounds == 1:
             return []
         src = _source_spec(ctx, self, seed, arms)
-        rate, step = _rate(self, cfg, seed), self._step(t)
+        rate, step = _rate(self, cfg, seed), self._step(t, seed)
         chain = []
         for i in range(1, t.rounds):
             r_i = round(1 - (1 - rate) ** (i / t.rounds), 12)
@@ -160,7 +173,12 @@ class Ticket(Arm):
 
     def reads(self, ctx: Context) -> list[Read]:
         t = self.cfg(ctx).ticket
-        out = [Read(self.source, self._step(t), "ticket.step" if self.step is None else None)]
+        if self.seed_steps is not None:
+            out = [Read(self.source, step, None) for step in sorted(set(self.seed_steps.values()))]
+        elif self.step is None:
+            out = [Read(self.source, t.step, "ticket.step")]
+        else:
+            out = [Read(self.source, self.step, None)]
         if t.rewind_step > 0:
             out.append(Read(self.source, t.rewind_step, "ticket.rewind_step"))
         return out

@@ -81,9 +81,9 @@ class PopulationAdamW:
             ts += self._steps[k]
         return ps, ms, vs, ts
 
-    def _in_param_layout(self, grads: Params) -> Params:
-        """Each gradient with its parameter's shape, dtype and strides, masked. May reuse
-        (and overwrite) a gradient that already has the right layout."""
+    def in_param_layout(self, grads: Params, masked: bool = True) -> Params:
+        """Each gradient with its parameter's shape, dtype and strides, masked unless ``masked``
+        is False. May reuse (and overwrite) a gradient that already has the right layout."""
         out = {}
         for n, p in self.params.items():
             g = grads[n]
@@ -94,7 +94,7 @@ class PopulationAdamW:
                 )
             if g.stride() != p.stride():
                 g = g.contiguous()  # the parameter is contiguous (checked in __init__)
-            if self.masks is not None:
+            if masked and self.masks is not None:
                 g = g.mul_(self.masks[n])
             out[n] = g
         return out
@@ -103,7 +103,7 @@ class PopulationAdamW:
     def step(self, grads: Params) -> None:
         """One AdamW step. ``grads`` ({name: [K, ...]}, any layout) may be overwritten."""
         c = self.cfg
-        grads = self._in_param_layout(grads)
+        grads = self.in_param_layout(grads)
         self.t += 1
         for wd, members in self.groups.items():
             ps, ms, vs, ts = self._group_views[wd]

@@ -2,7 +2,7 @@
 
 Every parameter is a stacked tensor [K, ...]; member k is slice k. AdamW is elementwise, and
 the model's matmuls are batched over K, so member k computes exactly what it would alone.
-Members may differ in seed (θ0), mask, weight scale and weight decay.
+Members may differ in seed (θ0), mask, weight scale, weight decay and Grokfast filter.
 
 Masks: a pruned entry has θ = 0 from the start and a masked gradient of 0, so Adam's moments
 stay 0 there, the Adam update is 0/(0 + eps) = 0 and weight decay scales 0: pruned weights
@@ -23,6 +23,7 @@ import torch
 from ..config import OptimConfig
 from ..models.base import Params
 from ..tasks.base import Dataset
+from .grokfast import FilterSpec, GradFilter
 from .loss import GRADS, LOSSES, accuracy
 from .optim import PopulationAdamW
 
@@ -40,6 +41,7 @@ class Member:
     theta0: Params  # {name: [...]} float32, already masked and scaled
     mask: Params | None  # {name: [...]} bool, or None for a dense run
     weight_decay: float
+    grad_filter: FilterSpec | None = None  # Grokfast (train/grokfast.py), or None
 
 
 class Population:
@@ -62,6 +64,8 @@ class Population:
                 self.params[n].mul_(self.masks[n])
 
         self.opt = PopulationAdamW(self.params, [m.weight_decay for m in members], optim, masks=self.masks)
+        filters = [m.grad_filter for m in members]
+        self.filter = GradFilter(filters, self.params) if any(f is not None for f in filters) else None
         self.step_count = 0
         n_total = sum(p[0].numel() for p in self.params.values())
         if self.masks is None:
@@ -74,6 +78,8 @@ class Population:
 
     def step(self) -> None:
         grads = self.model.grads(self.params, self.train_prep, self.data.train_y, self.loss_grad)
+        if self.filter is not None:  # Grokfast, on each gradient in its parameter's layout, before the masks
+            grads = self.filter.apply(self.opt.in_param_layout(grads, masked=False))
         self.opt.step(grads)  # brings each gradient to its parameter's layout and applies the masks
         self.step_count += 1
 
@@ -103,11 +109,13 @@ class Population:
         return {n: p[k].detach().cpu().contiguous() for n, p in self.params.items()}
 
     def member_state(self, k: int) -> Params:
-        """Weights and Adam moments of member k (the Adam step count is ``step_count``)."""
+        """Weights, Adam moments and Grokfast filter state of member k (the step count is ``step_count``)."""
         out = {f"param.{n}": t for n, t in self.member_weights(k).items()}
         for n in self.params:
             out[f"adam.m.{n}"] = self.opt.m[n][k].cpu().contiguous()
             out[f"adam.v.{n}"] = self.opt.v[n][k].cpu().contiguous()
+        if self.filter is not None:
+            out.update(self.filter.state_of(k))
         return out
 
     @torch.no_grad()
@@ -117,6 +125,8 @@ class Population:
             p.copy_(torch.stack([s[f"param.{n}"] for s in states]))
         stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]) for n in self.params}
         self.opt.load(stacked("adam.m"), stacked("adam.v"), step)
+        if self.filter is not None:
+            self.filter.load(states, step)
         self.step_count = step
 
 
