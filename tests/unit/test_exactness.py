@@ -88,16 +88,12 @@ def test_pruned_weights_and_their_adam_moments_stay_exactly_zero(name):
     assert float(pop.density[0]) == kept and float(pop.density[1]) == 1.0
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
-def test_member_equals_its_solo_run_bit_for_bit(name):
-    """Members differ in seed, mask and weight decay (test_trajectory.py checks the real shapes)."""
-    cfg = _cfg(name)
-    data, model = _model(cfg)
-    mask = mask_from_scores({n: t.abs() for n, t in model.init(5).items()}, 0.5)
-    members = [Member(model.init(0), None, 1.0), Member(model.init(1), mask, 0.3), Member(model.init(2), None, 0.0)]
+def _population_equals_solo_runs(cfg, data, model, members: list[Member], steps: int = 20) -> Population:
+    """Train ``members`` as one population and each alone; every member's metrics and weights
+    must be its solo run's, bit for bit. Returns the population."""
     pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
     solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, "cpu") for m in members]
-    for _ in range(20):
+    for _ in range(steps):
         for p in (pop, *solos):
             p.step()
     evals = pop.evaluate()
@@ -105,6 +101,17 @@ def test_member_equals_its_solo_run_bit_for_bit(name):
         assert torch.equal(evals[k], solo.evaluate()[0]), k
         for n in model.names:
             assert torch.equal(pop.params[n][k], solo.params[n][0]), (k, n)
+    return pop
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_member_equals_its_solo_run_bit_for_bit(name):
+    """Members differ in seed, mask and weight decay (test_trajectory.py checks the real shapes)."""
+    cfg = _cfg(name)
+    data, model = _model(cfg)
+    mask = mask_from_scores({n: t.abs() for n, t in model.init(5).items()}, 0.5)
+    members = [Member(model.init(0), None, 1.0), Member(model.init(1), mask, 0.3), Member(model.init(2), None, 0.0)]
+    _population_equals_solo_runs(cfg, data, model, members)
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -149,16 +156,7 @@ def test_grokfast_members_equal_their_solo_runs_and_pruned_weights_stay_zero(nam
         Member(model.init(3), mask, 1.0, MA),
         Member(model.init(4), None, 1.0, None),
     ]
-    pop = Population(model, data, cfg.optim, members, cfg.train.loss, "cpu")
-    solos = [Population(model, data, cfg.optim, [m], cfg.train.loss, "cpu") for m in members]
-    for _ in range(20):
-        for p in (pop, *solos):
-            p.step()
-    evals = pop.evaluate()
-    for k, solo in enumerate(solos):
-        assert torch.equal(evals[k], solo.evaluate()[0]), k
-        for n in model.names:
-            assert torch.equal(pop.params[n][k], solo.params[n][0]), (k, n)
+    pop = _population_equals_solo_runs(cfg, data, model, members)
     for k in (1, 3):
         for n in model.names:
             pruned = ~mask[n]
