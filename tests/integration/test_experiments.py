@@ -146,9 +146,17 @@ def test_tickets_end_to_end(tmp_path):
 
 
 def test_norm_controls_match_the_tickets_norms(tmp_path):
-    _run("norm-control", tmp_path)
+    res = _run("norm-control", tmp_path)
     store = Store(tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
+    # C7 also reports the norms in the authors' definition, computed here from metrics.parquet
+    c7 = next(c for c in res.claims if c["id"] == "C7")["measured"]
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet").merge(summary[["run_id", "arm"]], on="run_id")
+    later = metrics[metrics.step > 0].drop_duplicates(["run_id", "step"])
+    expected = later.groupby("arm").l2_per_matrix.mean()
+    got = c7["mean L2 per matrix over training (authors' definition)"]
+    assert got == {a: round(float(expected[a]), 3) for a in got}
+    assert isinstance(c7["direction holds in the authors' definition"], bool)
     for seed in (0, 1):
         by_arm = {r.arm: r.run_id for r in summary[summary.seed == seed].itertuples()}
         ticket0 = store.theta0(by_arm["ticket"])
