@@ -114,6 +114,25 @@ def test_member_equals_its_solo_run_bit_for_bit(name):
     _population_equals_solo_runs(cfg, data, model, members)
 
 
+def _resumed_equals_uninterrupted(specs: list[RunSpec], tmp_path, monkeypatch, crash: int = 17) -> None:
+    """Train ``specs`` uninterrupted, and again crashed at step ``crash`` (resume points at 10)
+    and resumed: every run's metrics and final weights must be the uninterrupted ones."""
+
+    def train(out):
+        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
+
+    train(tmp_path / "clean")
+    crash_at_step(monkeypatch, crash, lambda: train(tmp_path / "crashed"))
+    assert Store(tmp_path / "crashed").load_state(specs[0].run_id)[0] == 10  # crashed, not finished
+    train(tmp_path / "crashed")
+    clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
+    steps = specs[0].train.steps
+    for s in specs:
+        assert clean.run_metrics(s.run_id).equals(resumed.run_metrics(s.run_id)), s.run_id
+        for n, w in clean.weights(s.run_id, steps).items():
+            assert torch.equal(w, resumed.weights(s.run_id, steps)[n])
+
+
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
     """Dense runs and a masked run (the mask is rebuilt from the store on resume)."""
@@ -122,18 +141,7 @@ def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
     ticket = RunSpec(cfg.task, cfg.model, cfg.optim, cfg.train, 0, InitSpec(mask=MaskSpec("random", 0.6)))
     specs = [*dense, ticket]
 
-    def train(out):
-        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
-
-    train(tmp_path / "clean")
-    crash_at_step(monkeypatch, 17, lambda: train(tmp_path / "crashed"))  # resume points at 10
-    assert not Store(tmp_path / "crashed").is_done(dense[0].run_id)
-    train(tmp_path / "crashed")
-    clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
-    for s in specs:
-        assert clean.run_metrics(s.run_id).equals(resumed.run_metrics(s.run_id)), s.run_id
-        for n, w in clean.weights(s.run_id, cfg.train.steps).items():
-            assert torch.equal(w, resumed.weights(s.run_id, cfg.train.steps)[n])
+    _resumed_equals_uninterrupted(specs, tmp_path, monkeypatch)
 
 
 # -- the same guarantees with the Grokfast gradient filter (train/grokfast.py) --------------------------
@@ -183,15 +191,4 @@ def test_grokfast_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
     ]
     assert len({s.cohort_key() for s in specs}) == 1 and len({s.run_id for s in specs}) == len(specs)
 
-    def train(out):
-        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
-
-    train(tmp_path / "clean")
-    crash_at_step(monkeypatch, 17, lambda: train(tmp_path / "crashed"))
-    assert Store(tmp_path / "crashed").load_state(specs[0].run_id)[0] == 10
-    train(tmp_path / "crashed")
-    clean, resumed = Store(tmp_path / "clean"), Store(tmp_path / "crashed")
-    for s in specs:
-        assert clean.run_metrics(s.run_id).equals(resumed.run_metrics(s.run_id)), s.run_id
-        for n, w in clean.weights(s.run_id, cfg.train.steps).items():
-            assert torch.equal(w, resumed.weights(s.run_id, cfg.train.steps)[n])
+    _resumed_equals_uninterrupted(specs, tmp_path, monkeypatch)

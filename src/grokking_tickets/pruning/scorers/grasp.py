@@ -7,13 +7,12 @@ from __future__ import annotations
 import torch
 
 from ...tasks import Dataset
-from ..base import SCORERS, Params, ScoreInputs, Scorer, train_loss
-from .snip import leaves
+from ..base import SCORERS, Params, ScoreInputs, Scorer
+from .snip import loss_gradient
 
 
 def grasp(model, theta0: Params, data: Dataset, loss: str = "ce") -> Params:
-    w = leaves(theta0)
-    g = torch.autograd.grad(train_loss(model, w, data, loss), list(w.values()), create_graph=True)
+    w, g = loss_gradient(model, theta0, data, loss, create_graph=True)
     g_fixed = [x.detach() for x in g]
     gTg = sum((a * b).sum() for a, b in zip(g, g_fixed))  # d/dθ (g · stopgrad(g)) = H g
     Hg = torch.autograd.grad(gTg, list(w.values()))
