@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from .errors import UserError
 from .models import build_model
 from .progress import progress
 from .pruning import build_mask
 from .spec import RunSpec
 from .store import Store
 from .tasks import build_dataset
+from .train.edge_popup import ScoreMember, ScorePopulation, init_scores
 from .train.grokfast import FilterSpec
 from .train.population import METRICS, Member, Population
 
@@ -37,7 +39,10 @@ class CohortJob:
 
 
 def make_init(spec: RunSpec, model, store: Store) -> tuple[dict, dict | None]:
-    """θ0 and mask of a run: θ0 from the seed (or rewound), times the scale, and its mask."""
+    """θ0 and mask of a run: θ0 from the seed (or rewound), times the scale, and its mask.
+    For an edge-popup run: its frozen weights (the source run's at the step), and no mask."""
+    if spec.init.edge_popup is not None:
+        return store.weights(spec.init.edge_popup.source, spec.init.edge_popup.step), None
     theta0 = model.init(spec.seed)
     mask = None
     if spec.init.mask is not None:
@@ -62,14 +67,11 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     tc = first.train
     data = build_dataset(first.task, first.split_seed)  # one split per cohort (see RunSpec.cohort_key)
     model = build_model(first.model, data)
-    members, rows = [], []
-    for spec, state in items:
-        theta0, mask = init(spec, model, store)
-        if state is None:
-            store.begin(spec, theta0, mask)
-        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
-        rows.append([_with_all_columns(state[2])] if state else [])
-    pop = Population(model, data, first.optim, members, tc.loss, device)
+    rows = [[_with_all_columns(state[2])] if state else [] for _, state in items]
+    # the one place the two trainers part: a cohort trains weights or, edge-popup, scores
+    # (RunSpec.cohort_key never puts both kinds in one cohort)
+    build = _score_population if first.init.edge_popup is not None else _weight_population
+    pop = build(items, model, data, store, init, device)
     if start > 0:
         pop.load_states([state[1] for _, state in items], start)
 
@@ -116,6 +118,36 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     for k, (spec, _) in enumerate(items):
         if k not in diverged:
             store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]))
+
+
+def _weight_population(items, model, data, store: Store, init: InitFn, device) -> Population:
+    members = []
+    for spec, state in items:
+        theta0, mask = init(spec, model, store)
+        if state is None:
+            store.begin(spec, theta0, mask)
+        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
+    first = items[0][0]
+    return Population(model, data, first.optim, members, first.train.loss, device)
+
+
+def _score_population(items, model, data, store: Store, init: InitFn, device) -> ScorePopulation:
+    """Edge-popup runs: frozen weights from ``init``, scores from the seed. A new run's θ0 in
+    the store is its effective weights at step 0; it saves no mask file (its mask moves while it
+    trains: the kept weights at a step are the nonzero entries of its weights there)."""
+    members = []
+    for spec, _ in items:
+        if FilterSpec.of(spec.optim) is not None:
+            raise UserError(f"run {spec.run_id}: edge-popup trains scores; the Grokfast filter does not apply to it")
+        weights, _ = init(spec, model, store)
+        ep = spec.init.edge_popup
+        members.append(ScoreMember(weights, init_scores(model, spec.seed), ep.density, spec.optim.weight_decay))
+    first = items[0][0]
+    pop = ScorePopulation(model, data, first.optim, members, first.train.loss, device)
+    for k, (spec, state) in enumerate(items):
+        if state is None:
+            store.begin(spec, pop.member_weights(k), None)
+    return pop
 
 
 def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: float) -> bool:

@@ -35,6 +35,17 @@ class MaskSpec:
 
 
 @dataclass(frozen=True)
+class EdgePopupSpec:
+    """An edge-popup run (Ramanujan et al. 2020): the weights are frozen at run ``source``'s
+    weights at ``step``, and a score per weight is trained; each matrix keeps the ``density``
+    fraction of its weights with the largest |score|."""
+
+    source: str  # id of the run whose weights are frozen
+    step: int  # the step of those weights (0: its θ0)
+    density: float  # fraction kept, in every matrix
+
+
+@dataclass(frozen=True)
 class InitSpec:
     """How θ0 and the mask of a run are made from its seed."""
 
@@ -44,6 +55,8 @@ class InitSpec:
     # (late rewinding). None: rewind to θ0, which a ticket shares with its dense run (same seed).
     rewind_source: str | None = None
     rewind_step: int | None = None
+    # Edge-popup (train/edge_popup.py): the run trains a score per weight, not the weights
+    edge_popup: EdgePopupSpec | None = None
 
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
@@ -87,13 +100,16 @@ class RunSpec:
     def cohort_key(self) -> str:
         """Runs with equal keys have the same shapes and data and can train as one population
         (members may differ in seed, θ0, mask, weight decay and gradient filter; with a per-run
-        split, only runs of one seed share their data)."""
+        split, only runs of one seed share their data). Edge-popup runs (which train scores, not
+        weights) only ever share a population with other edge-popup runs."""
         d = self.hashed()
         del d["init"]
         if self.task.split != "seed":
             del d["seed"]
         for k in ("weight_decay", *FILTER_FIELDS):
             d["optim"].pop(k, None)
+        if self.init.edge_popup is not None:  # scores train in their own populations, never beside weights
+            d["trains"] = "scores"
         return json.dumps(d, sort_keys=True)
 
     @classmethod
@@ -112,4 +128,6 @@ def _init_from_dict(d: dict[str, Any]) -> InitSpec:
     d = dict(d)
     if "mask" in d:
         d["mask"] = MaskSpec(**d["mask"])
+    if "edge_popup" in d:
+        d["edge_popup"] = EdgePopupSpec(**d["edge_popup"])
     return InitSpec(**d)

@@ -54,8 +54,8 @@ class Population:
         # The members' θ0 set the precision (float32 in every run; float64 in the trajectory
         # tests, where rounding must not hide a wrong update); inputs follow it.
         dtype = next(iter(self.params.values())).dtype
-        self.train_prep = _cast(model.prepare(self.data.train_x), dtype)
-        self.test_prep = _cast(model.prepare(self.data.test_x), dtype)
+        self.train_prep = cast_inputs(model.prepare(self.data.train_x), dtype)
+        self.test_prep = cast_inputs(model.prepare(self.data.test_x), dtype)
         self.masks: Params | None = None
         if any(m.mask is not None for m in members):
             ones = {n: torch.ones(s, dtype=torch.bool) for n, s in model.shapes().items()}
@@ -85,23 +85,9 @@ class Population:
 
     # -- metrics -------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self) -> torch.Tensor:
         """[K, len(METRICS)] float64 on the device."""
-        cols = []
-        for prep, y in ((self.train_prep, self.data.train_y), (self.test_prep, self.data.test_y)):
-            logits = self.model.logits(self.params, prep)  # [K, C, N]
-            # member by member, for the same reason as exp in ce_grad: bits independent of K
-            cols += [torch.cat([self.loss_value(m, y) for m in logits.split(1)]), accuracy(logits, y)]
-        flat = torch.cat([p.flatten(1) for p in self.params.values()], 1).double()  # [K, n_params]
-        # One reduction per member, so a member's norms do not depend on K (a [K, n] row
-        # reduction sums in another order than a lone vector). This runs only every eval_every.
-        cols.append(torch.stack([row.abs().sum() for row in flat]))
-        cols.append(torch.stack([row.square().sum().sqrt() for row in flat]))
-        per = [[p[k].double() for p in self.params.values()] for k in range(self.K)]  # member, tensor
-        cols.append(torch.stack([torch.stack([t.abs().sum() for t in ts]).mean() for ts in per]))
-        cols.append(torch.stack([torch.stack([t.square().sum().sqrt() for t in ts]).mean() for ts in per]))
-        return torch.stack(cols, 1)
+        return evaluate_params(self.model, self.params, self.data, self.train_prep, self.test_prep, self.loss_value)
 
     # -- state of one member, for checkpoints and resume ----------------------------------------
 
@@ -130,8 +116,28 @@ class Population:
         self.step_count = step
 
 
-def _cast(prep, dtype: torch.dtype):
+@torch.no_grad()
+def evaluate_params(model, params: Params, data: Dataset, train_prep, test_prep, loss_value) -> torch.Tensor:
+    """METRICS of every member of ``params`` ({name: [K, ...]}): [K, len(METRICS)] float64 on
+    the device. Shared by the weight trainer and the edge-popup trainer (train/edge_popup.py)."""
+    cols = []
+    for prep, y in ((train_prep, data.train_y), (test_prep, data.test_y)):
+        logits = model.logits(params, prep)  # [K, C, N]
+        # member by member, for the same reason as exp in ce_grad: bits independent of K
+        cols += [torch.cat([loss_value(m, y) for m in logits.split(1)]), accuracy(logits, y)]
+    flat = torch.cat([p.flatten(1) for p in params.values()], 1).double()  # [K, n_params]
+    # One reduction per member, so a member's norms do not depend on K (a [K, n] row
+    # reduction sums in another order than a lone vector). This runs only every eval_every.
+    cols.append(torch.stack([row.abs().sum() for row in flat]))
+    cols.append(torch.stack([row.square().sum().sqrt() for row in flat]))
+    per = [[p[k].double() for p in params.values()] for k in range(len(flat))]  # member, tensor
+    cols.append(torch.stack([torch.stack([t.abs().sum() for t in ts]).mean() for ts in per]))
+    cols.append(torch.stack([torch.stack([t.square().sum().sqrt() for t in ts]).mean() for ts in per]))
+    return torch.stack(cols, 1)
+
+
+def cast_inputs(prep, dtype: torch.dtype):
     """A model's prepared inputs (a tensor or a tuple of them) with floating tensors in ``dtype``."""
     if isinstance(prep, tuple):
-        return tuple(_cast(t, dtype) for t in prep)
+        return tuple(cast_inputs(t, dtype) for t in prep)
     return prep.to(dtype) if prep.is_floating_point() else prep
