@@ -22,7 +22,7 @@ from ..config import Config, TicketConfig, apply_overrides
 from ..errors import UserError
 from ..pruning import SCORERS, build_mask
 from ..pruning.controls import norm_ratio
-from ..spec import InitSpec, MaskSpec, RunSpec
+from ..spec import EdgePopupSpec, InitSpec, MaskSpec, RunSpec
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -89,7 +89,7 @@ def _masked_start(arm: Ticket | PaI, ctx: Context, seed: int) -> tuple[Config, R
     return cfg, RunSpec.dense(cfg, seed), _rate(arm, cfg, seed)
 
 
-def _source_spec(ctx: Context, arm: Ticket, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+def _source_spec(ctx: Context, arm: Ticket | EdgePopup, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
     if arm.source not in arms:
         raise UserError(f"arm {arm.name!r} is made from arm {arm.source!r}, which this experiment lacks")
     return RunSpec.dense(arms[arm.source].cfg(ctx), seed)
@@ -244,3 +244,43 @@ class NormMatched(Arm):
 
     def reads(self, ctx: Context) -> list[Read]:
         return self.ticket().reads(ctx)
+
+
+@dataclass(frozen=True)
+class EdgePopup(Arm):
+    """Edge-popup (train/edge_popup.py): dense arm ``source``'s weights at ``step`` frozen, a
+    score per weight trained; every matrix keeps the ``density`` fraction of its weights with
+    the largest |score|. ``step=None`` means ``ticket.step`` (the generalized weights); 0 is θ0.
+    The arm's config (its overrides) sets the scores' optimizer and budget."""
+
+    name: str
+    density: float
+    step: int | None = None
+    source: str = "base"
+    overrides: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:  # bad input fails when the experiment is built, before any training
+        if isinstance(self.density, bool) or not isinstance(self.density, (int, float)) or not 0 < self.density <= 1:
+            raise UserError(f"arm {self.name!r}: an edge-popup density (fraction kept) must lie in (0, 1]; got {self.density!r}")
+        if self.step is not None and (isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0):
+            raise UserError(f"arm {self.name!r}: the step of the frozen weights must be an integer >= 0; got {self.step!r}")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def _step(self, cfg: Config) -> int:
+        return cfg.ticket.step if self.step is None else self.step
+
+    def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
+        cfg = self.cfg(ctx)
+        dense = _source_spec(ctx, self, seed, arms)
+        ep = EdgePopupSpec(dense.run_id, self._step(cfg), float(self.density))
+        return dataclasses.replace(RunSpec.dense(cfg, seed), init=InitSpec(edge_popup=ep))
+
+    def reads(self, ctx: Context) -> list[Read]:
+        return [Read(self.source, self._step(self.cfg(ctx)), "ticket.step" if self.step is None else None)]
+
+    def check(self, ctx: Context) -> None:
+        if self.cfg(ctx).optim.grad_filter != "none":
+            raise UserError(f"arm {self.name!r}: edge-popup trains scores; set optim.grad_filter=none for it")
