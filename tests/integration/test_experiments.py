@@ -507,3 +507,53 @@ def test_accelerators_end_to_end(tmp_path):
     assert claims["A5"]["holds"] == bool(all_grokked and gft_total < ticket_total)
     assert (tmp_path / "figures" / "accelerators.png").exists()
     assert set(res.notes) >= {f"{a} total model-steps" for a in ARMS if a != "grokfast-ticket" or grokked}
+
+
+def test_edge_popup_end_to_end(tmp_path):
+    """Every arm for both seeds, each frozen on its own seed's base run at its step (θ_mem at
+    2,000, θ0, θ_gen at ticket.step) with the authors' score optimizer; every matrix of every
+    final supermask keeps exactly its count, of the source's weights unchanged; E1 judged from
+    the metrics; the Jaccard index recomputed here from the store."""
+    from grokking_tickets.experiments.edge_popup import EP_STEPS, MEM_STEP, EdgePopupExperiment
+    from grokking_tickets.train.edge_popup import n_kept
+
+    over = {
+        "train": {"steps": MEM_STEP, "eval_every": 100, "checkpoint_every": 1000},
+        "ticket": {"step": 1000, "rate": 0.6},
+    }
+    res = _run("edge-popup", tmp_path, **over)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    rows = summary[summary.experiment == "edge-popup"]
+    arms = ["base", "popup-mem-0.4", "popup-init-0.4", "popup-gen-0.4"]  # quick: density 0.4 only
+    assert {a: sorted(rows[rows.arm == a].seed) for a in arms} == {a: [0, 1] for a in arms}
+    store = Store(tmp_path)
+    base = {r.seed: r.run_id for r in rows[rows.arm == "base"].itertuples()}
+    step_of = {"popup-mem-0.4": MEM_STEP, "popup-init-0.4": 0, "popup-gen-0.4": 1000}
+    for r in rows[rows.arm != "base"].itertuples():
+        spec = store.spec(r.run_id)
+        ep = spec.init.edge_popup
+        assert (ep.source, ep.step, ep.density) == (base[r.seed], step_of[r.arm], 0.4)
+        assert (spec.optim.lr, spec.optim.beta2, spec.optim.weight_decay, spec.train.steps) == (0.01, 0.98, 0.0, EP_STEPS)
+        src = store.weights(ep.source, ep.step)
+        for n, w in store.weights(r.run_id, EP_STEPS).items():
+            kept = w != 0
+            assert int(kept.sum()) == n_kept(0.4, w.numel()), (r.arm, n)
+            assert torch.equal(w[kept], src[n][kept]), (r.arm, n)
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet")
+    mem_ids = rows[rows.arm == "popup-mem-0.4"].run_id
+    acc = metrics[metrics.run_id.isin(mem_ids) & (metrics.step == EP_STEPS)].test_acc.mean()
+    claims = {c["id"]: c for c in json.loads((tmp_path / "claims.json").read_text())}
+    assert [c["id"] for c in res.claims] == ["E1", "E2"]
+    assert claims["E1"]["holds"] == bool(acc >= 0.86)
+    assert claims["E2"]["verdict"] in VERDICTS and claims["E2"]["measured"]["rule"].startswith("holds if")
+
+    ctx = Context(from_dict({**TINY, **over}), store, torch.device("cpu"), "edge-popup")
+    for r, j in zip(rows[rows.arm == "popup-mem-0.4"].sort_values("seed").itertuples(),
+                    EdgePopupExperiment.jaccard(ctx, rows, "popup-mem-0.4")):  # fmt: skip
+        popup = {n: w != 0 for n, w in store.weights(r.run_id, EP_STEPS).items()}
+        ticket = mask_from_scores(magnitude(store.weights(base[r.seed], 1000)), 0.6, "global")
+        inter = sum(int((popup[n] & ticket[n]).sum()) for n in popup)
+        union = sum(int((popup[n] | ticket[n]).sum()) for n in popup)
+        assert j["seed"] == r.seed and j["jaccard"] == pytest.approx(inter / union)
+        assert 0 < j["chance"] < 1
+    assert any("Jaccard" in k for k in res.notes) and (tmp_path / "figures" / "edge-popup.png").exists()

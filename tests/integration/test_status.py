@@ -82,6 +82,6 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # ticket at 0.81 with weight decay), equal-params 2, accelerators 4 (grokfast, ticket+grokfast;
     # its l2 control, like norm-control's 4 controls, needs the tickets' weights first, and its
     # grokfast-tickets the Grokfast runs' t_gen); the transformer's tickets 4; MNIST's tickets 2
-    # (seed 0). All 30k steps.
-    assert plan == {"scale": "quick", "runs": 62, "model_steps": 62 * 30000, "known": 62, "later": 6}
+    # (seed 0). All 30k steps; and edge-popup's 6 (θ_mem, θ0, θ_gen at density 0.4) of 2,000 steps.
+    assert plan == {"scale": "quick", "runs": 68, "model_steps": 62 * 30000 + 6 * 2000, "known": 68, "later": 6}
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2

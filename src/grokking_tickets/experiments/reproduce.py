@@ -26,7 +26,8 @@ def _experiments(*names: str) -> tuple[Experiment, ...]:
 
 
 MLP_ALL = _experiments(
-    "tickets", "norm-control", "pai", "ticket-timeline", "prune-rate", "no-weight-decay", "equal-params", "accelerators"
+    "tickets", "norm-control", "pai", "ticket-timeline", "prune-rate", "no-weight-decay", "equal-params", "accelerators",
+    "edge-popup",
 )
 # MNIST at `quick`: one seed and a 30k-step budget (steps of ~12 ms on 2 cores: the paper's
 # 3 seeds x 100k steps take hours there). 30k is enough for the dense net to grok at the
