@@ -514,7 +514,7 @@ def test_edge_popup_end_to_end(tmp_path):
     2,000, θ0, θ_gen at ticket.step) with the authors' score optimizer; every matrix of every
     final supermask keeps exactly its count, of the source's weights unchanged; E1 judged from
     the metrics; the Jaccard index recomputed here from the store."""
-    from grokking_tickets.experiments.edge_popup import EP_STEPS, MEM_STEP, EdgePopupExperiment
+    from grokking_tickets.experiments.edge_popup import EP_STEPS, MEM_STEP, SCORE_LR, SCORE_WD, EdgePopupExperiment
     from grokking_tickets.train.edge_popup import n_kept
 
     over = {
@@ -533,7 +533,7 @@ def test_edge_popup_end_to_end(tmp_path):
         spec = store.spec(r.run_id)
         ep = spec.init.edge_popup
         assert (ep.source, ep.step, ep.density) == (base[r.seed], step_of[r.arm], 0.4)
-        assert (spec.optim.lr, spec.optim.beta2, spec.optim.weight_decay, spec.train.steps) == (0.01, 0.98, 0.0, EP_STEPS)
+        assert (spec.optim.lr, spec.optim.beta2, spec.optim.weight_decay, spec.train.steps) == (SCORE_LR, 0.98, SCORE_WD, EP_STEPS)
         src = store.weights(ep.source, ep.step)
         for n, w in store.weights(r.run_id, EP_STEPS).items():
             kept = w != 0
