@@ -3,7 +3,8 @@
 A cohort's runs share task, model, optimizer settings but weight decay and the Grokfast
 filter, and training settings (``RunSpec.cohort_key``); the runner groups runs into cohorts
 and an executor trains each one with :func:`train_cohort`, here or in a worker. A member's numbers do not depend on its
-population, so how runs are grouped never changes a number.
+population, so how runs are grouped never changes a number. Edge-popup runs (their spec's
+``init.edge_popup``) train scores over frozen weights (train/edge_popup.py) in cohorts of their own.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def _score_population(items, model, data, store: Store, init: InitFn, device) ->
     for spec, _ in items:
         if FilterSpec.of(spec.optim) is not None:
             raise UserError(f"run {spec.run_id}: edge-popup trains scores; the Grokfast filter does not apply to it")
+        if spec.init.mask is not None or spec.init.scale != 1.0 or spec.init.rewind_source is not None:
+            raise UserError(f"run {spec.run_id}: an edge-popup run takes its weights as they are (no mask, scale or rewind)")
         weights, _ = init(spec, model, store)
         ep = spec.init.edge_popup
         members.append(ScoreMember(weights, init_scores(model, spec.seed), ep.density, spec.optim.weight_decay))

@@ -132,7 +132,7 @@ class EdgePopupExperiment(Experiment):
         _, metrics = ctx.results()
         out: dict[str, Any] = {}
         base = summary[summary.arm == "base"].sort_values("seed")
-        out["base t_mem per seed (θ_mem is step 2,000)"] = {
+        out[f"base t_mem per seed (θ_mem is step {MEM_STEP:,})"] = {
             int(r.seed): None if pd.isna(r.t_mem) else int(r.t_mem) for r in base.itertuples()
         }
         for d in self.grid(ctx):
@@ -150,7 +150,7 @@ class EdgePopupExperiment(Experiment):
         at = self._acc_at(summary, metrics, mem, EP_STEPS)
         ci = mean_ci(at.values)
         m1 = {
-            f"{mem} test acc at step {EP_STEPS:,}": f"{ci['mean']:.3f} (95% CI {ci['ci95']})",
+            f"{mem} test acc at step {EP_STEPS:,}": f"{ci['mean']:.3f} (95% CI {None if ci['ci95'] is None else [round(x, 3) for x in ci['ci95']]})",
             "per-seed test acc": at.per_seed(),
             "at steps " + " / ".join(f"{s:,}" for s in TABLE_STEPS): " / ".join(
                 f"{np.mean(self._acc_at(summary, metrics, mem, s).values):.2f}" for s in TABLE_STEPS
