@@ -38,11 +38,16 @@ def main() -> None:
     grid = [(float(lr), float(wd)) for wd in a.wds.split(",") for lr in a.lrs.split(",")]
     name = lambda lr, wd: f"lr={lr:g} wd={wd:g}"
     arms = [Dense("base")] + [
-        EdgePopup(name(lr, wd), a.density, step=MEM_STEP, overrides=(*SCORE_OPTIM, f"optim.lr={lr}", f"optim.weight_decay={wd}"))
+        EdgePopup(
+            name(lr, wd),
+            a.density,
+            step=MEM_STEP,
+            overrides=(*SCORE_OPTIM, f"optim.lr={lr}", f"optim.weight_decay={wd}"),
+        )
         for lr, wd in grid
     ]
     ctx.train_arms(arms)
-    summary, metrics = ctx.results()
+    _, metrics = ctx.results()
     print(f"edge-popup on θ_mem (step {MEM_STEP:,}), density {a.density}, seeds {list(cfg.seeds)}")
     print(f"{'lr':>8} {'wd':>4}  test acc at " + " / ".join(f"{s:,}" for s in TABLE_STEPS) + "   final train acc")
     for lr, wd in grid:

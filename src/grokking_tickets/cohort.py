@@ -141,7 +141,9 @@ def _score_population(items, model, data, store: Store, init: InitFn, device) ->
         if FilterSpec.of(spec.optim) is not None:
             raise UserError(f"run {spec.run_id}: edge-popup trains scores; the Grokfast filter does not apply to it")
         if spec.init.mask is not None or spec.init.scale != 1.0 or spec.init.rewind_source is not None:
-            raise UserError(f"run {spec.run_id}: an edge-popup run takes its weights as they are (no mask, scale or rewind)")
+            raise UserError(
+                f"run {spec.run_id}: an edge-popup run takes its weights as they are (no mask, scale or rewind)"
+            )
         weights, _ = init(spec, model, store)
         ep = spec.init.edge_popup
         members.append(ScoreMember(weights, init_scores(model, spec.seed), ep.density, spec.optim.weight_decay))

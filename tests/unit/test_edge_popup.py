@@ -292,7 +292,9 @@ def test_ids_of_existing_runs_did_not_move():
 
 def test_edge_popup_runs_never_share_a_population_with_weight_runs():
     c = Config()
-    ep = RunSpec(c.task, c.model, c.optim, c.train, 0, InitSpec(edge_popup=EdgePopupSpec("4fb516afc327f44d", 2000, 0.4)))
+    ep = RunSpec(
+        c.task, c.model, c.optim, c.train, 0, InitSpec(edge_popup=EdgePopupSpec("4fb516afc327f44d", 2000, 0.4))
+    )
     assert ep.cohort_key() != RunSpec.dense(c, 0).cohort_key()
     assert RunSpec.from_dict(ep.to_dict()) == ep  # the store's spec.json reads back
     other = RunSpec(c.task, c.model, c.optim, c.train, 1, InitSpec(edge_popup=EdgePopupSpec("x", 0, 0.6)))
@@ -309,7 +311,9 @@ def test_edge_popup_runs_never_share_a_population_with_weight_runs():
     ],
 )
 def test_a_bad_density_or_step_is_refused(kwargs, message):
-    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         EdgePopup("popup", **kwargs)
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..registry import import_modules
-from .arms import Arm, Dense, NormMatched, PaI, Ticket
+from .arms import Arm, Dense, EdgePopup, NormMatched, PaI, Ticket
 from .base import EXPERIMENTS, Context, Experiment, ExperimentResult, config_label, experiment_label, figure_of
 
 # The paper's experiments first, in its figures' order (the CLI lists and error messages keep
@@ -13,6 +13,6 @@ PAPER_ORDER = ("tickets", "ticket_timeline", "prune_rate", "norm_control", "no_w
 import_modules(__name__, __path__, first=(*PAPER_ORDER, "wd_sweep"))
 
 __all__ = [
-    "EXPERIMENTS", "Arm", "Context", "Dense", "Experiment", "ExperimentResult", "NormMatched", "PaI", "Ticket",
+    "EXPERIMENTS", "Arm", "Context", "Dense", "EdgePopup", "Experiment", "ExperimentResult", "NormMatched", "PaI", "Ticket",
     "config_label", "experiment_label", "figure_of",
 ]  # fmt: skip

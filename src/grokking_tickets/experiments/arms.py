@@ -261,9 +261,13 @@ class EdgePopup(Arm):
 
     def __post_init__(self) -> None:  # bad input fails when the experiment is built, before any training
         if isinstance(self.density, bool) or not isinstance(self.density, (int, float)) or not 0 < self.density <= 1:
-            raise UserError(f"arm {self.name!r}: an edge-popup density (fraction kept) must lie in (0, 1]; got {self.density!r}")
+            raise UserError(
+                f"arm {self.name!r}: an edge-popup density (fraction kept) must lie in (0, 1]; got {self.density!r}"
+            )
         if self.step is not None and (isinstance(self.step, bool) or not isinstance(self.step, int) or self.step < 0):
-            raise UserError(f"arm {self.name!r}: the step of the frozen weights must be an integer >= 0; got {self.step!r}")
+            raise UserError(
+                f"arm {self.name!r}: the step of the frozen weights must be an integer >= 0; got {self.step!r}"
+            )
 
     @property
     def sources(self) -> tuple[str, ...]:

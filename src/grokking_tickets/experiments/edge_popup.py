@@ -111,7 +111,9 @@ class EdgePopupExperiment(Experiment):
             ep = spec.init.edge_popup
             popup = {n: w != 0 for n, w in ctx.store.weights(r.run_id, spec.train.steps).items()}
             t = ctx.cfg.ticket  # the one-shot grokking ticket's mask, as pruning defines it
-            ticket = mask_from_scores(magnitude(ctx.store.weights(ep.source, t.step)), round(1 - ep.density, 12), t.scope)
+            ticket = mask_from_scores(
+                magnitude(ctx.store.weights(ep.source, t.step)), round(1 - ep.density, 12), t.scope
+            )
             inter = sum(int((popup[n] & ticket[n]).sum()) for n in popup)
             union = sum(int((popup[n] | ticket[n]).sum()) for n in popup)
             # independent masks with these per-matrix counts: E|A ∩ B| = Σ |A_l| |B_l| / n_l
@@ -142,7 +144,9 @@ class EdgePopupExperiment(Experiment):
                 table = " / ".join(f"{np.mean(a.values):.2f} ± {np.std(a.values, ddof=1) if len(a.values) > 1 else 0:.2f}"
                                    for a in accs.values())  # fmt: skip
                 out[f"{arm} ({label}) test acc at {' / '.join(f'{s:,}' for s in TABLE_STEPS)}"] = table
-                out[f"{arm} Jaccard index with the ticket's mask at density {d}"] = self._jaccard_text(ctx, summary, arm)
+                out[f"{arm} Jaccard index with the ticket's mask at density {d}"] = self._jaccard_text(
+                    ctx, summary, arm
+                )
         return out
 
     def judge(self, ctx, summary, metrics, trained):
