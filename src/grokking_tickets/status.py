@@ -49,7 +49,7 @@ def needed_checkpoints(root: Path) -> dict[str, set[int] | None]:
     """run id -> the weight steps something in this store reads (None: all of them).
 
     Needed: each run's last step (dead neurons, tickets at the default step), every step a
-    ticket or a late rewind in this store was made from (each run's spec.json says), and every
+    ticket, a late rewind or an edge-popup run in this store was made from (each run's spec.json says), and every
     step of the runs the analyses read over training. Anything else is an intermediate
     checkpoint that no experiment registered here needs.
     """
@@ -60,8 +60,11 @@ def needed_checkpoints(root: Path) -> dict[str, set[int] | None]:
                 need[row["run_id"]] = None
     for spec_path in (root / "runs").glob("*/spec.json"):
         init = json.loads(spec_path.read_text()).get("init", {})
-        for src, step in ((init.get("mask") or {}).get("source"), (init.get("mask") or {}).get("step")), (
-            init.get("rewind_source"), init.get("rewind_step")
+        mask, popup = init.get("mask") or {}, init.get("edge_popup") or {}
+        for src, step in (
+            (mask.get("source"), mask.get("step")),
+            (init.get("rewind_source"), init.get("rewind_step")),
+            (popup.get("source"), popup.get("step")),  # edge-popup: the frozen weights
         ):
             if src and step is not None and need.get(src, set()) is not None:
                 need.setdefault(src, set()).add(int(step))

@@ -331,3 +331,15 @@ def test_a_step_never_saved_or_a_filter_is_refused_before_training(arm, message,
     with pytest.raises(UserError, match=message):
         ctx.train_arms([Dense("base"), arm])
     assert not list(tmp_path.glob("runs/*"))  # nothing trained
+
+
+def test_status_keeps_the_frozen_weights_an_edge_popup_run_reads(tmp_path):
+    """`status --prune` must not delete the source checkpoint an edge-popup run is frozen at."""
+    from grokking_tickets.status import needed_checkpoints
+
+    c = Config()
+    ep = RunSpec(
+        c.task, c.model, c.optim, c.train, 0, InitSpec(edge_popup=EdgePopupSpec("4fb516afc327f44d", 2000, 0.4))
+    )
+    Store(tmp_path).begin(ep, {"W": torch.zeros(2, 2)}, None)
+    assert needed_checkpoints(tmp_path) == {"4fb516afc327f44d": {2000}}
