@@ -31,6 +31,7 @@ seconds on the MLP's 1,182 nodes and ~46,000 edges; the tests hold both to Netwo
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 
@@ -96,7 +97,7 @@ def layered_adjacency(masks: Sequence[np.ndarray]) -> sparse.csr_array:
         raise UserError("a layered graph needs at least one matrix")
     for m in masks:
         _check(m)
-    for i, (a, b) in enumerate(zip(masks, masks[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(masks)):
         if b.shape[1] != a.shape[0]:
             raise UserError(
                 f"matrices {i} and {i + 1} do not chain: {tuple(a.shape)} then {tuple(b.shape)} "
@@ -166,7 +167,10 @@ def to_networkx(A: sparse.csr_array) -> nx.Graph:
 
 
 def network_metrics(
-    masks: dict[str, np.ndarray], weights: dict[str, np.ndarray] | None, order: Sequence[str], bound: str = DEFAULT_BOUND
+    masks: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray] | None,
+    order: Sequence[str],
+    bound: str = DEFAULT_BOUND,
 ) -> dict[str, float]:
     """Every metric of one network: each layer's (``NAME.metric``), their mean over layers
     (``metric``), and the layered graph's. ``order``: the matrices in forward order."""
