@@ -123,3 +123,13 @@ def test_network_metrics_mean_over_layers():
 def test_bad_input_is_a_user_error(call, message):
     with pytest.raises(UserError, match=message):
         call()
+
+
+def test_top_singular_values_match_a_full_svd():
+    from grokking_tickets.analysis.graphs import _top2
+
+    rng = np.random.default_rng(3)
+    for shape in [(30, 7), (7, 30), (1, 5), (5, 1), (4, 4)]:
+        B = rng.normal(size=shape)
+        s = linalg.svdvals(B)
+        assert _top2(B) == pytest.approx((s[0], s[1] if len(s) > 1 else 0.0), rel=1e-9, abs=1e-9)
