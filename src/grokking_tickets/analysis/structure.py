@@ -105,15 +105,16 @@ def drift_table(store: Store, runs: pd.DataFrame) -> tuple[pd.DataFrame, int | N
     (``mean``), and the test accuracy at t. δt is JACCARD_DELTA where the checkpoints allow at
     least 3 such pairs; otherwise consecutive checkpoints (short runs; δt None)."""
     metrics = pd.read_parquet(store.root / "metrics.parquet")
-    rows, used = [], JACCARD_DELTA
-    for r in runs[runs.arm == "base"].itertuples():
-        saved = store.weight_steps(r.run_id)
-        if sum(s - JACCARD_DELTA in saved for s in saved) < 3:
-            used = None
+    base = runs[runs.arm == "base"]
+    saved = {r.run_id: store.weight_steps(r.run_id) for r in base.itertuples()}
+    fits = all(sum(s - JACCARD_DELTA in v for s in v) >= 3 for v in saved.values())
+    used = JACCARD_DELTA if fits else None  # one δt for every seed
+    rows = []
+    for r in base.itertuples():
         mask = ticket_mask(store, runs, r.seed)
-        weights = {s: store.weights(r.run_id, s) for s in saved}
+        weights = {s: store.weights(r.run_id, s) for s in saved[r.run_id]}
         acc = metrics[metrics.run_id == r.run_id].set_index("step").test_acc
-        for row in mask_drift(weights, mask.rate, mask.scope, JACCARD_DELTA if used else None):
+        for row in mask_drift(weights, mask.rate, mask.scope, used):
             jd = {n: row[n] for n in LAYERS}
             rows.append({"seed": r.seed, **row, "mean": float(np.mean(list(jd.values()))),
                          "test_acc": float(acc.get(row["step"], np.nan))})  # fmt: skip
