@@ -33,6 +33,7 @@ def test_s1_coincidence_and_its_chance():
     assert row["measured"]["p"]["coincidence by chance"] == pytest.approx(q**3, rel=1e-3)
     assert row["measured"]["per seed"]["2"]["t_JD"] == 24000
     assert row["measured"]["per seed"]["2"]["|t_JD − t_gen| / t_gen"] == 0.2
+    assert row["measured"]["per seed"]["2"]["post hoc: t_JD after step 4,000"] == 24000  # beside, not in, the verdict
     four = judge_s1(_drift(dict.fromkeys(range(4), 20000)), _runs(dict.fromkeys(range(4), 20000)), 2000)
     assert four["verdict"] == "holds" and four["measured"]["p"]["coincidence by chance"] == pytest.approx(q**4, rel=1e-3)
 

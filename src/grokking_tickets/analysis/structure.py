@@ -44,6 +44,10 @@ from .stats import chance_p, mean_ci
 
 JACCARD_DELTA = 2000  # v3's δt between the compared masks
 S1_TOLERANCE = 0.25  # |t_JD − t_gen| / t_gen at most this: the largest change "coincides" with the jump
+# Chosen after the first result, so reported beside S1's verdict and never in it: in the MLP the
+# largest change by far is the first interval (θ0 to 2k, the masks of random weights giving way),
+# and the argmax after this step is the one that can meet the jump.
+POST_HOC_AFTER = 2 * JACCARD_DELTA
 FOURIER_STEPS = (0, 2000, 30000)  # v3's checkpoints of the Fourier-entropy comparison
 EARLIER_TICKET_STEPS = (2000, 5000, 10000, 16000)  # C4's grid: tickets from before and during grokking
 GRAPH_EVERY = 2000  # graph metrics of the dense run's masks every this many steps
@@ -137,6 +141,12 @@ def judge_s1(drift: pd.DataFrame, runs: pd.DataFrame, delta: int | None) -> dict
             hits += off <= S1_TOLERANCE
             # the chance that a step drawn uniformly from the compared ones falls within the tolerance
             chances.append(float(np.mean(np.abs(d.step.to_numpy() - t_gen) / t_gen <= S1_TOLERANCE)))
+        if delta and not pd.isna(t_gen):  # post hoc, reported beside the verdict: see POST_HOC_AFTER
+            late = d[d.step > POST_HOC_AFTER]
+            if len(late):
+                t_late = int(late.step.iloc[int(np.argmax(late["mean"].to_numpy()))])
+                entry[f"post hoc: t_JD after step {POST_HOC_AFTER:,}"] = t_late
+                entry[f"post hoc: offset after step {POST_HOC_AFTER:,}"] = round(abs(t_late - t_gen) / t_gen, 3)
         per[str(seed)] = entry
     judged = len(offsets)
     p = chance_p(hits, chances)
