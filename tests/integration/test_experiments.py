@@ -231,7 +231,7 @@ def test_report_rebuild_and_readme_assets(tmp_path):
 
 def test_structure_analyses_on_a_small_store(tmp_path):
     from grokking_tickets.analysis.graphs import network_metrics
-    from grokking_tickets.analysis.structure import LAYERS, RANDOM_DRAWS, run_structure
+    from grokking_tickets.analysis.structure import LAYERS, RANDOM_DRAWS, comparison_masks, run_structure
 
     _run("tickets", tmp_path)
     res = run_structure(tmp_path)
@@ -254,6 +254,14 @@ def test_structure_analyses_on_a_small_store(tmp_path):
     cmp = res["masks"]
     assert (cmp.group == "random").sum() == RANDOM_DRAWS * 2
     assert {"ticket", "snip", "grasp", "synflow", "ticket@100", "ticket@200"} <= set(cmp["mask"])
+    matched = cmp[(cmp.group == "random, layer-matched") & (cmp.seed == 0)]
+    assert len(matched) == RANDOM_DRAWS
+    masks0 = comparison_masks(store, base[0], ticket[0])
+    own = {n: int(m.sum()) for n, m in store.mask(ticket[0]).items()}
+    for kind, m in masks0.items():
+        assert sum(int(v.sum()) for v in m.values()) == sum(own.values()), kind  # equal density
+        if kind.startswith("random, layer-matched"):  # ... and the ticket's own count in every matrix
+            assert {n: int(v.sum()) for n, v in m.items()} == own
     assert cmp.edges.nunique() == 1  # every kept weight is an edge: equal density, equal edge count
     assert cmp.nodes.max() <= 13 + 24 + 12 + 24 + 13  # tokens, embedding, hidden, embedding, logits
     t0 = cmp[(cmp.seed == 1) & (cmp["mask"] == "ticket")].iloc[0]

@@ -53,6 +53,7 @@ EARLIER_TICKET_STEPS = (2000, 5000, 10000, 16000)  # C4's grid: tickets from bef
 GRAPH_EVERY = 2000  # graph metrics of the dense run's masks every this many steps
 RANDOM_DRAWS = 3  # random masks per seed in S2 (a random mask's graph barely depends on θ0)
 PAI_METHODS = ("random", "snip", "grasp", "synflow")
+LAYER_MATCHED = "random, layer-matched"  # random within each matrix at the ticket's density there
 LAYERS = ModularMLP.names  # forward order: tokens -> W_emb -> W_in -> hidden -> W_out -> W_unemb -> logits
 SHOWN = ("spectral_gap", "weighted_spectral_gap", "ramanujan_gap", "avg_path_length", "clustering")
 LABELS = {
@@ -205,8 +206,9 @@ def graph_curves(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
 def comparison_masks(store: Store, base_id: str, ticket_id: str) -> dict[str, dict[str, torch.Tensor]]:
     """The masks S2 compares for one seed, by kind: the grokked ticket's (as it trained), random
     (RANDOM_DRAWS draws: ``random`` is the one the `pai` experiment's random arm uses), SNIP,
-    GraSP and SynFlow of θ0 at the ticket's rate and scope, and magnitude masks of the dense run
-    at earlier checkpoints (``ticket@STEP``)."""
+    GraSP and SynFlow of θ0 at the ticket's rate and scope, random masks with the ticket's
+    density in every matrix (RANDOM_DRAWS draws), and magnitude masks of the dense run at earlier
+    checkpoints (``ticket@STEP``)."""
     mspec = store.spec(ticket_id).init.mask
     ticket = store.mask(ticket_id)
     if mspec is None or ticket is None:
@@ -220,6 +222,12 @@ def comparison_masks(store: Store, base_id: str, ticket_id: str) -> dict[str, di
     for draw in range(1, RANDOM_DRAWS):
         scores = random_scores(model.shapes(), derived_seed(base.seed, f"random-mask:{draw}"))
         out[f"random ({draw})"] = mask_from_scores(scores, mspec.rate, mspec.scope)
+    # a control beside the verdict: random within each matrix at the ticket's own density there
+    # (global magnitude pruning leaves the matrices at different densities; uniform random does not)
+    for draw in range(RANDOM_DRAWS):
+        scores = random_scores(model.shapes(), derived_seed(base.seed, f"random-layer-matched:{draw}"))
+        rates = {n: 1 - int(ticket[n].sum()) / ticket[n].numel() for n in scores}  # exact counts survive n_pruned
+        out[f"{LAYER_MATCHED} ({draw})"] = {n: mask_from_scores({n: scores[n]}, rates[n])[n] for n in scores}
     saved = store.weight_steps(base_id)
     earlier = [s for s in EARLIER_TICKET_STEPS if s in saved and s < mspec.step]
     earlier = earlier or [s for s in saved if 0 < s < mspec.step][:4]  # short runs: their first checkpoints
@@ -237,7 +245,7 @@ def mask_comparison(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
             continue
         theta0 = _np(store.theta0(r.run_id))
         for kind, mask in comparison_masks(store, r.run_id, tickets.run_id[r.seed]).items():
-            group = "random" if kind.startswith("random") else kind
+            group = kind.split(" (")[0]  # the draws of one kind of random mask form one group
             rows.append({"seed": r.seed, "mask": kind, "group": group,
                          **network_metrics(_np(mask), theta0, LAYERS, DEFAULT_BOUND)})  # fmt: skip
     return pd.DataFrame(rows)
@@ -268,6 +276,8 @@ def judge_s2(cmp: pd.DataFrame) -> dict[str, Any]:
     measured = {
         "ticket (mean over seeds)": {LABELS[k]: round(float(mean.loc["ticket", k]), 4) for k in SHOWN},
         "random (mean over seeds and draws)": {LABELS[k]: round(float(mean.loc["random", k]), 4) for k in SHOWN},
+        **({f"{LAYER_MATCHED} (control, not judged)": {LABELS[k]: round(float(mean.loc[LAYER_MATCHED, k]), 4)
+                                                       for k in SHOWN}} if LAYER_MATCHED in mean.index else {}),
         "n": {**m1["n"], **m2["n"]},
         "per-seed average path length": m1["per-seed average path length"],
         "per-seed clustering coefficient": m2["per-seed clustering coefficient"],
@@ -394,7 +404,7 @@ def _masks_figure(store: Store, cmp: pd.DataFrame) -> str:
     for ax, k in zip(axes, SHOWN):
         g = cmp.groupby("group")[k]
         m, s = g.mean().reindex(groups), g.std().fillna(0.0).reindex(groups)
-        colors = ["C1" if x == "ticket" else "C7" if x == "random" else "C0" for x in groups]
+        colors = ["C1" if x == "ticket" else "C7" if x.startswith("random") else "C0" for x in groups]
         ax.bar(range(len(groups)), m.values, yerr=s.values, color=colors)
         ax.set_xticks(range(len(groups)), groups, rotation=60, ha="right", fontsize=7)
         lo, hi = float(np.nanmin(m - s)), float(np.nanmax(m + s))
