@@ -34,13 +34,16 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     if not (out / "claims.json").exists():
         raise UserError(f"{out} has no claims.json; run an experiment or `reproduce` with --out {out} first")
     claims = json.loads((out / "claims.json").read_text())
+    notes, extra = None, []
     try:
         analyses = run_analyses(out)
-        structure = run_structure(out)
-        claims = merge_claims(out / "claims.json", analyses["claims"] + structure["claims"])
-        notes, extra = analyses["notes"], structure["sections"]
-    except UserError:  # no MLP tickets experiment here: no analyses
-        notes, extra = None, []
+        claims = merge_claims(out / "claims.json", analyses["claims"])
+        notes = analyses["notes"]
+        structure = run_structure(out)  # apart: a ticket at rate 0.0 has no structure, but C10 stands
+        claims = merge_claims(out / "claims.json", structure["claims"])
+        extra = structure["sections"]
+    except UserError:  # no MLP tickets experiment here (or no mask to read structure from)
+        pass
     tables = _tables(out)
     sections = []
     drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
