@@ -32,7 +32,7 @@ def _experiment_list() -> str:
 
     lines = []
     for name, e in EXPERIMENTS.items():
-        claims = f" ({', '.join(c.id for c in e.claims)})" if e.claims else ""
+        claims = f" ({', '.join(dict.fromkeys(c.id for c in e.claims))})" if e.claims else ""
         lines.append(f"  {name:<17} {e.description}{claims}")
     return "experiments:\n" + "\n".join(lines)
 

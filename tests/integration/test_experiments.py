@@ -214,11 +214,66 @@ def test_report_rebuild_and_readme_assets(tmp_path):
     _run("tickets", tmp_path)
     md, html = rebuild(tmp_path, tmp_path / "assets")
     claims = json.loads((tmp_path / "claims.json").read_text())
-    assert [c["id"] for c in claims] == ["C1", "C10"]  # the analyses add C10
+    assert [c["id"] for c in claims] == ["C1", "C10", "S1", "S2"]  # the analyses add C10, S1 and S2
     assert "data:image/png;base64," in html.read_text() and "C10" in md.read_text()
     assert (tmp_path / "assets" / "figures" / "tickets.png").exists()
     assert (tmp_path / "assets" / "figures" / "analysis-periodicity.png").exists()
-    assert "| C1 |" in (tmp_path / "assets" / "claims.md").read_text()
+    table = (tmp_path / "assets" / "claims.md").read_text()
+    assert "| C1 |" in table and "| S2 |" in table
+    # the paper's claims under their own heading, the structure rows after them under theirs
+    assert table.index("**the paper's claims**") < table.index("| C1 |") < table.index("| C10 |")
+    assert table.index("| C10 |") < table.index("**structure over training (v3)**") < table.index("| S1 |")
+    text = md.read_text()
+    for stem in ("structure-mask-drift", "structure-fourier-entropy", "structure-graphs-training",
+                 "structure-graphs-masks"):  # fmt: skip
+        assert (tmp_path / "figures" / f"{stem}.png").exists() and text.count(f"figures/{stem}.png") == 1
+
+
+def test_structure_analyses_on_a_small_store(tmp_path):
+    from grokking_tickets.analysis.graphs import network_metrics
+    from grokking_tickets.analysis.structure import LAYERS, RANDOM_DRAWS, comparison_masks, run_structure
+
+    _run("tickets", tmp_path)
+    res = run_structure(tmp_path)
+    s1, s2 = res["claims"]
+    assert (s1["id"], s2["id"]) == ("S1", "S2") and s1["verdict"] in VERDICTS and s2["verdict"] in VERDICTS
+    store = Store(tmp_path)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    base = summary[summary.arm == "base"].set_index("seed").run_id
+    ticket = summary[summary.arm == "ticket"].set_index("seed").run_id
+    # mask drift: consecutive checkpoints of a 300-step run (δt = 2,000 does not fit), each a Jaccard
+    # distance of the seed's ticket-rate magnitude masks
+    drift = res["drift"]
+    assert sorted(drift[drift.seed == 0].step) == [100, 200, 300]
+    masks = {s: mask_from_scores(magnitude(store.weights(base[0], s)), 0.6) for s in (200, 300)}
+    row = drift[(drift.seed == 0) & (drift.step == 300)].iloc[0]
+    for n in LAYERS:
+        a, b = masks[200][n], masks[300][n]
+        assert row[n] == pytest.approx(1 - int((a & b).sum()) / int((a | b).sum()))
+    # S2: the ticket's own mask, and RANDOM_DRAWS random masks per seed, all at the ticket's density
+    cmp = res["masks"]
+    assert (cmp.group == "random").sum() == RANDOM_DRAWS * 2
+    assert {"ticket", "snip", "grasp", "synflow", "ticket@100", "ticket@200"} <= set(cmp["mask"])
+    matched = cmp[(cmp.group == "random, layer-matched") & (cmp.seed == 0)]
+    assert len(matched) == RANDOM_DRAWS
+    masks0 = comparison_masks(store, base[0], ticket[0])
+    own = {n: int(m.sum()) for n, m in store.mask(ticket[0]).items()}
+    for kind, m in masks0.items():
+        assert sum(int(v.sum()) for v in m.values()) == sum(own.values()), kind  # equal density
+        if kind.startswith("random, layer-matched"):  # ... and the ticket's own count in every matrix
+            assert {n: int(v.sum()) for n, v in m.items()} == own
+    assert cmp.edges.nunique() == 1  # every kept weight is an edge: equal density, equal edge count
+    assert cmp.nodes.max() <= 13 + 24 + 12 + 24 + 13  # tokens, embedding, hidden, embedding, logits
+    t0 = cmp[(cmp.seed == 1) & (cmp["mask"] == "ticket")].iloc[0]
+    mask = {n: m.numpy() for n, m in store.mask(ticket[1]).items()}
+    theta0 = {n: w.numpy() for n, w in store.theta0(base[1]).items()}
+    expected = network_metrics(mask, theta0, LAYERS)
+    assert t0.avg_path_length == pytest.approx(expected["avg_path_length"])
+    assert t0.weighted_spectral_gap == pytest.approx(expected["weighted_spectral_gap"])
+    per_seed = s2["measured"]["per-seed average path length"]
+    assert per_seed["ticket"]["1"] == round(expected["avg_path_length"], 4)
+    assert len(per_seed["random"]) == RANDOM_DRAWS * 2
+    assert [s["title"].split(":")[0] for s in res["sections"]] == ["Structure"] * 4
 
 
 # -- configuration labels and claim ids -------------------------------------------------------------
@@ -247,6 +302,7 @@ def test_config_label(sets, label):
         ("C1", "tickets"), ("C2", "tickets@transformer"), ("C3", "tickets@mnist-mlp"), ("C4", "ticket-timeline"),
         ("C6@transformer", "norm-control@transformer"), ("C9@mnist-mlp", "pai@mnist-mlp"),
         ("C1@mlp-mul", "tickets@mlp-mul"), ("C10", "analysis-periodicity"), ("C99", None),
+        ("S1", "structure-mask-drift"), ("S2", "structure-graphs-masks"),
     ],
 )  # fmt: skip
 def test_claims_link_to_the_figure_they_are_judged_from(cid, stem):

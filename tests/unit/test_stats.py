@@ -117,3 +117,12 @@ def test_comparisons_fill_measured_and_brief():
     two, _ = comparisons([("a", base, ticket), ("b", base, ticket)])
     assert stats_brief({"measured": two}) == "n = 3, largest of 2 p = 0.05"
     assert not math.isnan(two["effect"]["a"])
+
+
+def test_chance_p_is_the_poisson_binomial_tail():
+    from grokking_tickets.analysis.stats import chance_p
+
+    assert chance_p(3, [0.4, 0.4, 0.4]) == pytest.approx(0.4**3)
+    assert chance_p(2, [0.5, 0.2]) == pytest.approx(0.5 * 0.2)
+    assert chance_p(1, [0.5, 0.2]) == pytest.approx(1 - 0.5 * 0.8)
+    assert chance_p(0, [0.5]) == 1.0 and chance_p(1, []) is None

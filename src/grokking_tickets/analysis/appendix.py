@@ -1,6 +1,7 @@
-"""The appendix analyses of the MLP `tickets` experiment: periodicity (claim C10), mask drift,
-dead neurons. They read the run store (weights saved every ``train.checkpoint_every`` steps and
-the metrics) and never train.
+"""The appendix analyses of the MLP `tickets` experiment: periodicity (claim C10) and dead
+neurons. They read the run store (weights saved every ``train.checkpoint_every`` steps and the
+metrics) and never train. Mask drift, Fourier entropy and graph metrics, v3's analyses of
+structure, are in :mod:`.structure`.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from ..tasks import build_dataset
 from .claims import ClaimDef
 from .figures import new_figure, save
 from .fourier import periodicity
-from .masks import dead_neurons, mask_drift
+from .masks import dead_neurons
 
 EARLY_STEP = 2000  # "early in training" for C10, fixed before any run
-JACCARD_EVERY = 2000
 PERIODICITY_FIGURE = "analysis-periodicity"  # the figure C10 is judged from
 
 C10 = ClaimDef(
@@ -36,7 +36,8 @@ C10 = ClaimDef(
 CLAIMS = (C10,)
 
 
-def _runs(store: Store) -> pd.DataFrame:
+def tickets_runs(store: Store) -> pd.DataFrame:
+    """The summary rows of the MLP `tickets` experiment (arms base and ticket); UserError if none."""
     summary = pd.read_csv(store.root / "summary.csv")
     rows = summary[(summary.experiment == "tickets") & summary.arm.isin(["base", "ticket"])]
     rows = rows[[store.spec(r).model.name == "mlp" for r in rows.run_id]]
@@ -59,7 +60,7 @@ def periodicity_table(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
 
 def run_analyses(root: str | Path) -> dict[str, Any]:
     store = Store(root)
-    runs = _runs(store)
+    runs = tickets_runs(store)
     per = periodicity_table(store, runs)
     mean = per.groupby(["arm", "step"])[["top_share", "entropy"]].mean()
     base_tgen = runs[runs.arm == "base"].t_gen.dropna()
@@ -81,21 +82,7 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
     }
     c10 = C10.row("", measured, holds, early=early)  # only the paper's MLP is analysed: no label
 
-    # mask drift of the dense runs, against the change in test accuracy over the same interval:
-    # the mask each checkpoint would give, at the rate and scope of that seed's ticket
-    metrics = pd.read_parquet(store.root / "metrics.parquet")
     spec = store.spec(runs.run_id.iloc[0])
-    drift_rows = []
-    for r in runs[runs.arm == "base"].itertuples():
-        saved = store.weight_steps(r.run_id)
-        ws = [s for s in saved if s % JACCARD_EVERY == 0]
-        ws = ws if len(ws) >= 3 else saved  # short runs: every checkpoint they have
-        mask = _ticket_mask(store, runs, r.seed)
-        drift = mask_drift({s: store.weights(r.run_id, s) for s in ws}, mask.rate, mask.scope)
-        acc = metrics[metrics.run_id == r.run_id].set_index("step").test_acc
-        for prev, row in zip(ws, drift):
-            drift_rows.append({"seed": r.seed, **row, "d_test_acc": float(acc.get(row["step"], np.nan) - acc.get(prev, np.nan))})
-    drift = pd.DataFrame(drift_rows)
 
     # dead neurons at the last step, over every input pair
     data = build_dataset(spec.task)
@@ -105,32 +92,17 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
         for arm in ("base", "ticket")
     }
 
-    figures = [_periodicity_figure(store, runs, mean, early), _drift_figure(store, drift)]
-    notes = {
-        f"dead neurons at the last step (of {spec.model.d_hidden})": {arm: v for arm, v in dead.items()},
-        "mean Jaccard distance of the ticket mask between checkpoints 2000 steps apart": {
-            n: round(float(drift[n].mean()), 3) for n in drift.columns if n.startswith("W_")
-        },
-        "correlation of mask drift (all layers) with the change in test accuracy": _corr(
-            drift[[c for c in drift.columns if c.startswith("W_")]].mean(axis=1), drift.d_test_acc.abs()
-        ),
-    }
-    return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per, "drift": drift}
+    figures = [_periodicity_figure(store, runs, mean, early)]
+    notes = {f"dead neurons at the last step (of {spec.model.d_hidden})": {arm: v for arm, v in dead.items()}}
+    return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per}
 
 
-def _ticket_mask(store: Store, runs: pd.DataFrame, seed: int) -> MaskSpec:
+def ticket_mask(store: Store, runs: pd.DataFrame, seed: int) -> MaskSpec:
     """How the ticket of ``seed`` was pruned (of another seed, where this one has none yet)."""
     tickets = runs[runs.arm == "ticket"]
     own = tickets[tickets.seed == seed]
     mask = store.spec((own if len(own) else tickets).run_id.iloc[0]).init.mask
     return MaskSpec("magnitude", 0.0) if mask is None else mask  # None: at rate 0.0 the ticket is the base run
-
-
-def _corr(x: pd.Series, y: pd.Series) -> float | None:
-    """Pearson correlation, or None where it is undefined (too few points, or a constant)."""
-    if len(x) < 3 or x.std() == 0 or y.std() == 0:
-        return None
-    return round(float(np.corrcoef(x, y)[0, 1]), 3)
 
 
 def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, early: int) -> str:
@@ -154,19 +126,3 @@ def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, ea
         ax.set_ylabel("input weight of a neuron")
         ax.set_title(f"{arm}, step {early}: 4 strongest neurons")
     return save(fig, store.root, PERIODICITY_FIGURE)
-
-
-def _drift_figure(store: Store, drift: pd.DataFrame) -> str:
-    fig = new_figure(11, 4)
-    ax1, ax2 = fig.subplots(1, 2)
-    layers = [c for c in drift.columns if c.startswith("W_")]
-    g = drift.groupby("step")
-    for n in layers:
-        ax1.plot(g[n].mean().index, g[n].mean().values, label=n)
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("Jaccard distance to the mask 2000 steps before")
-    ax1.legend(fontsize=8)
-    ax2.scatter(drift[layers].mean(axis=1), drift.d_test_acc, s=10)
-    ax2.set_xlabel("mean Jaccard distance (all layers)")
-    ax2.set_ylabel("change in test accuracy")
-    return save(fig, store.root, "analysis-mask-drift")

@@ -236,6 +236,16 @@ def claim_key(cid: str) -> tuple[int, str, int, str]:
     return (0 if head[0] == "C" else 1), head[0], int(head[1:]), where
 
 
+# The claims table's groups, by the letter of a claim's id, in claim_key's order: the paper's ten
+# first, then the rows this package adds beyond it.
+CLAIM_GROUPS = {"C": "the paper's claims", "A": "accelerators (beyond the paper)", "S": "structure over training (v3)"}
+
+
+def claim_group(cid: str) -> str:
+    """The group a claim id's row is shown under (:data:`CLAIM_GROUPS`; other letters: beyond the paper)."""
+    return CLAIM_GROUPS.get(cid[:1], "beyond the paper")
+
+
 def merge_claims(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add or replace rows by id in the shared claims.json; returns the merged table."""
     with file_lock(path.parent, path.name):  # two experiments finishing together keep both rows

@@ -27,14 +27,36 @@ def neuron_spectra(weights: Params) -> torch.Tensor:
     return power[:, 1:]
 
 
+def _live(power: torch.Tensor) -> torch.Tensor:
+    """[H] neurons with a spectrum (a fully pruned neuron, or a constant row, has none)."""
+    total = power.sum(1)
+    return total > 1e-12 * total.max().clamp_min(1e-300)
+
+
+def spectral_entropy(power: torch.Tensor) -> torch.Tensor:
+    """[H, F] power -> [H] entropy (nats) of each row's normalized power spectrum.
+    0 for all power in one frequency, log F for a flat spectrum."""
+    p = power / power.sum(1, keepdim=True)
+    return -(p * p.clamp_min(1e-300).log()).sum(1)
+
+
+def fourier_entropy(weights: Params) -> torch.Tensor:
+    """[H] the Fourier entropy of each hidden neuron's input weights (rows of W_in · W_emb, v3's
+    measure), NaN for a neuron without a spectrum."""
+    power = neuron_spectra(weights)
+    out = torch.full((power.shape[0],), torch.nan, dtype=power.dtype)
+    live = _live(power)
+    out[live] = spectral_entropy(power[live])
+    return out
+
+
 def periodicity(weights: Params, top_k: int = 1) -> dict[str, float]:
     power = neuron_spectra(weights)
+    live = _live(power)
+    power = power[live]
     total = power.sum(1)
-    live = total > 1e-12 * total.max().clamp_min(1e-300)  # a fully pruned neuron has no spectrum
-    power, total = power[live], total[live]
     share = power.topk(top_k, dim=1).values.sum(1) / total
-    p = power / total[:, None]
-    entropy = -(p * p.clamp_min(1e-300).log()).sum(1)
+    entropy = spectral_entropy(power)
     F = power.shape[1]
     return {
         "top_share": float(share.mean()),

@@ -157,3 +157,14 @@ def mean_ci(values: Sequence[float]) -> dict[str, Any]:
     mean = float(np.mean(x)) if len(x) else math.nan
     ci, method = bootstrap_ci((x,), lambda v, axis=-1: np.mean(v, axis=axis), mean) if len(x) else (None, "none")
     return {"values": x.tolist(), "n": len(x), "mean": mean if len(x) else None, "ci95": ci, "ci_method": method}
+
+
+def chance_p(successes: int, chances: Sequence[float]) -> float | None:
+    """One-sided p of at least ``successes`` among independent trials that succeed by chance
+    with probabilities ``chances`` (one per seed): the Poisson-binomial tail
+    (:data:`scipy.stats.poisson_binom`). None without trials."""
+    if not len(chances):
+        return None
+    if successes <= 0:
+        return 1.0
+    return float(stats.poisson_binom.sf(successes - 1, np.asarray(chances, float)))

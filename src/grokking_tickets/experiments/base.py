@@ -25,6 +25,8 @@ from ..analysis.appendix import CLAIMS as APPENDIX_CLAIMS
 from ..analysis.appendix import PERIODICITY_FIGURE
 from ..analysis.claims import ClaimDef, labelled
 from ..analysis.figures import save
+from ..analysis.structure import CLAIMS as STRUCTURE_CLAIMS
+from ..analysis.structure import FIGURE_OF_CLAIM as STRUCTURE_FIGURES
 from ..analysis.tables import write_tables
 from ..config import Config
 from ..errors import UserError
@@ -273,6 +275,7 @@ def figure_of(cid: str) -> str | None:
     "C2" -> "tickets@transformer" (the configuration C2 is stated for); None for an unknown claim."""
     base, _, label = cid.partition("@")
     judged = [(name, e.claims) for name, e in EXPERIMENTS.items()] + [(PERIODICITY_FIGURE, APPENDIX_CLAIMS)]
+    judged += [(STRUCTURE_FIGURES[c.id], (c,)) for c in STRUCTURE_CLAIMS]
     for stem, claims in judged:
         for c in claims:
             if c.id == base:

@@ -1,5 +1,5 @@
-"""`grokking-tickets reproduce`: every experiment for the three configurations and the appendix
-analyses. Dense runs shared between experiments are trained once (run store). The report is
+"""`grokking-tickets reproduce`: every experiment for the three configurations, the appendix
+analyses and v3's analyses of structure. Dense runs shared between experiments are trained once (run store). The report is
 drawn from what this returns by the report layer (the CLI calls both).
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from ..analysis.appendix import run_analyses
 from ..analysis.claims import merge_claims
+from ..analysis.structure import run_structure
 from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
 from ..executors import Executor
 from ..progress import duration
@@ -104,8 +105,10 @@ def reproduce(
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
             sections.append({"title": f"{name} ({preset})", "figure": res.figure, "notes": res.notes, "text": table})
     analyses = run_analyses(out)
-    claims = merge_claims(out / "claims.json", analyses["claims"])
-    for fig, title in zip(analyses["figures"], ("Periodicity of hidden neurons (C10)", "Mask drift during training")):
+    structure = run_structure(out)  # v3's structure over training: mask drift, Fourier entropy, graphs
+    claims = merge_claims(out / "claims.json", analyses["claims"] + structure["claims"])
+    for fig, title in zip(analyses["figures"], ("Periodicity of hidden neurons (C10)",)):
         sections.append({"title": title, "figure": fig, "notes": None, "text": ""})
-    sections.append({"title": "Dead neurons and mask drift", "figure": None, "notes": analyses["notes"], "text": ""})
+    sections.append({"title": "Dead neurons", "figure": None, "notes": analyses["notes"], "text": ""})
+    sections += structure["sections"]
     return claims, sections, settings, time.time() - t0

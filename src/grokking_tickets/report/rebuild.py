@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.appendix import run_analyses
-from ..analysis.claims import claim_key, merge_claims, tgen_table
+from ..analysis.claims import claim_group, claim_key, merge_claims, tgen_table
+from ..analysis.structure import run_structure
 from ..errors import UserError
 from ..store import write_text
 from .writer import verdict_text, write_reports
@@ -33,25 +34,33 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     if not (out / "claims.json").exists():
         raise UserError(f"{out} has no claims.json; run an experiment or `reproduce` with --out {out} first")
     claims = json.loads((out / "claims.json").read_text())
+    notes, extra = None, []
     try:
         analyses = run_analyses(out)
         claims = merge_claims(out / "claims.json", analyses["claims"])
         notes = analyses["notes"]
-    except UserError:  # no MLP tickets experiment here: no analyses
-        notes = None
+        structure = run_structure(out)  # apart: a ticket at rate 0.0 has no structure, but C10 stands
+        claims = merge_claims(out / "claims.json", structure["claims"])
+        extra = structure["sections"]
+    except UserError:  # no MLP tickets experiment here (or no mask to read structure from)
+        pass
     tables = _tables(out)
     sections = []
+    drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
     for fig in sorted((out / "figures").glob("*.png")):
-        sections.append({"title": fig.stem, "figure": str(fig), "notes": None, "text": tables.get(fig.stem, "")})
+        if fig.stem not in drawn:
+            sections.append({"title": fig.stem, "figure": str(fig), "notes": None, "text": tables.get(fig.stem, "")})
     if notes:
-        sections.append({"title": "Dead neurons and mask drift", "figure": None, "notes": notes, "text": ""})
+        sections.append({"title": "Dead neurons", "figure": None, "notes": notes, "text": ""})
+    sections += extra
     paths = write_reports(out, claims, sections, {"rebuilt from": str(out)}, None)
     if assets:
         write_assets(out, Path(assets), claims)
     return paths
 
 
-_DETAIL = ("rule", "n", "p", "ci95", "effect", "statistics", "per-seed t_gen", "per-seed step-averaged norm")
+_DETAIL = ("rule", "n", "p", "ci95", "effect", "statistics", "per-seed t_gen", "per-seed step-averaged norm", "per seed",
+           "per-seed average path length", "per-seed clustering coefficient")
 
 
 def write_assets(out: Path, assets: Path, claims: list[dict], width: int = 640) -> None:
@@ -66,7 +75,11 @@ def write_assets(out: Path, assets: Path, claims: list[dict], width: int = 640) 
         "| id | claim | verdict | measured (t_gen: first step with test accuracy ≥ 95%; MNIST 85%) |",
         "|---|---|---|---|",
     ]
+    group = None
     for c in sorted(claims, key=lambda c: claim_key(c["id"])):
+        if claim_group(c["id"]) != group:
+            group = claim_group(c["id"])
+            lines.append(f"| | **{group}** | | |")
         m = c["measured"]
         # the numbers a reader compares; n, p and per-seed values are in the verdict cell and claims.json
         meas = "; ".join(f"{k}: {v}" for k, v in m.items() if k not in _DETAIL) if isinstance(m, dict) else m

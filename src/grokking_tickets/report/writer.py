@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from ..analysis.claims import claim_key, stats_brief, verdict_of
+from ..analysis.claims import claim_group, claim_key, stats_brief, verdict_of
 from ..experiments import figure_of
 from ..store import write_text
 
@@ -97,7 +97,11 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "|---|---|---|---|---|---|",
     ]
     anchors = {a for a in map(_anchor, sections) if a}
+    group = None
     for c in claims:
+        if claim_group(c["id"]) != group:  # a row naming each group: the paper's claims first
+            group = claim_group(c["id"])
+            md.append(f"| | **{group}** | | | | |")
         meas = "<br>".join(_measured_text(c["measured"], ("rule",))).replace("|", "\\|")
         fig = figure_of(c["id"])
         link = f" ([figure](#{fig}))" if fig in anchors else ""
@@ -129,7 +133,11 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         f"<p><b>{held}</b> judged claims hold{html.escape(more)}. Run time: {took}.</p>",
         "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
     ]
+    group = None
     for c in claims:
+        if claim_group(c["id"]) != group:
+            group = claim_group(c["id"])
+            h.append(f"<tr><th colspan='5' style='text-align:left'>{html.escape(group)}</th></tr>")
         cls = CSS_CLASS[verdict_of(c)]
         meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"], ("rule",)))
         fig = figure_of(c["id"])

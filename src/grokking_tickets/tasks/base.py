@@ -3,7 +3,9 @@
 A task turns its config section into a :class:`Dataset`: inputs and labels for train and test.
 A task class declares its registry name, the kind of input it makes ('tokens': a pair of token
 ids per example; 'vector': a float vector), which models can read it (a model with the same
-``input_kind``), and the TaskConfig fields that define it (they, and no others, enter a run's id).
+``input_kind``), the kind of target it asks for ('class': a class id, scored by accuracy;
+'real': a real number, scored by R², see train/loss.py), and the TaskConfig fields that define
+it (they, and no others, enter a run's id).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Dataset:
     train_x: torch.Tensor  # [N_train, ...] model inputs (token ids for modular tasks)
-    train_y: torch.Tensor  # [N_train] class ids
+    train_y: torch.Tensor  # [N_train] class ids (int64), or real targets (float) for a regression task
     test_x: torch.Tensor  # [N_test, ...]
     test_y: torch.Tensor  # [N_test]
-    n_classes: int
-    n_tokens: int  # size of the input vocabulary (p for modular tasks); 0 for images
+    n_classes: int  # the model's output width: classes, or 1 for a scalar regression target
+    n_tokens: int  # size of the input vocabulary (p for modular tasks); 0 for vector inputs
+    target: str = "class"  # 'class' or 'real' (the task's target)
 
     def to(self, device: torch.device | str) -> Dataset:
         return Dataset(
@@ -36,12 +39,14 @@ class Dataset:
             self.test_y.to(device),
             self.n_classes,
             self.n_tokens,
+            self.target,
         )
 
 
 class Task:
     name: ClassVar[str]
     input_kind: ClassVar[str]  # 'tokens' or 'vector'
+    target: ClassVar[str] = "class"  # 'class' (accuracy) or 'real' (regression, R²; needs the MSE loss)
     config_fields: ClassVar[tuple[str, ...]]
 
     @staticmethod

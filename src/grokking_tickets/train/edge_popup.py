@@ -44,7 +44,7 @@ import torch
 from ..config import OptimConfig
 from ..models.base import Params
 from ..tasks.base import Dataset
-from .loss import GRADS, LOSSES
+from .loss import GRADS, LOSSES, SCORES
 from .optim import PopulationAdamW
 from .population import cast_inputs, evaluate_params
 
@@ -119,6 +119,7 @@ class ScorePopulation:
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
         self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
+        self.fit = SCORES[data.target]  # accuracy, or R² for real targets (not the edge-popup scores)
         stack = lambda ts: torch.stack(ts).to(self.device).contiguous()
         self.weights: Params = {n: stack([m.weights[n] for m in members]) for n in model.names}  # frozen
         dtype = next(iter(self.weights.values())).dtype
@@ -161,7 +162,9 @@ class ScorePopulation:
 
     def evaluate(self) -> torch.Tensor:
         """[K, len(METRICS)] float64 on the device, of the effective weights."""
-        return evaluate_params(self.model, self.params, self.data, self.train_prep, self.test_prep, self.loss_value)
+        return evaluate_params(
+            self.model, self.params, self.data, self.train_prep, self.test_prep, self.loss_value, self.fit
+        )
 
     # -- state of one member, for checkpoints and resume ----------------------------------------
 

@@ -43,19 +43,23 @@ def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return -logp.gather(1, y.view(1, 1, N).expand(K, 1, N)).mean((1, 2))
 
 
-def _one_hot(y: torch.Tensor, C: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.nn.functional.one_hot(y, C).T.to(dtype)  # [C, N]
+def _target(y: torch.Tensor, C: int, dtype: torch.dtype) -> torch.Tensor:
+    """[C, N]: one-hot rows for class ids; real targets (a regression task, C = 1) as they are."""
+    if y.is_floating_point():
+        return y.view(1, -1).to(dtype)
+    return torch.nn.functional.one_hot(y, C).T.to(dtype)
 
 
 def mse_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """d MSE / d logits for one-hot targets; MSE = mean over examples and classes
-    (torch.nn.MSELoss, as Omnigrok and the authors' code use). Consumes ``logits``."""
+    """d MSE / d logits, against one-hot targets for class ids and against y itself for real
+    targets; MSE = mean over examples and outputs (torch.nn.MSELoss, as Omnigrok and the
+    authors' code use). Consumes ``logits``."""
     K, C, N = logits.shape
-    return logits.sub_(_one_hot(y, C, logits.dtype)).mul_(2.0 / (N * C))
+    return logits.sub_(_target(y, C, logits.dtype)).mul_(2.0 / (N * C))
 
 
 def mse_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    diff = logits.double() - _one_hot(y, logits.shape[1], torch.float64)
+    diff = logits.double() - _target(y, logits.shape[1], torch.float64)
     return diff.square().mean((1, 2))
 
 
@@ -64,5 +68,20 @@ def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(1) == y).double().mean(1)
 
 
+def r_squared(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """[K, 1, N], [N] real -> [K] float64 coefficient of determination 1 - SS_res / SS_tot,
+    SS_tot about the mean of these targets. It is what a regression task reports where a
+    classification task reports accuracy: 1 is a perfect fit, 0 is no better than predicting
+    the mean, and t_gen is the first step with test R² >= train.threshold (a relative test
+    error, MSE / Var(y), of at most 1 - threshold)."""
+    yd = y.double()
+    total = (yd - yd.mean()).square().sum()
+    # member by member: a row of a [K, N] reduction may sum in another order than a lone vector
+    residual = torch.stack([(member[0].double() - yd).square().sum() for member in logits])  # [K]
+    return 1.0 - residual / total
+
+
 GRADS = {"ce": ce_grad, "mse": mse_grad}
 LOSSES = {"ce": ce_loss, "mse": mse_loss}
+# What the accuracy columns of the metrics hold, by the task's target kind (tasks/base.py)
+SCORES = {"class": accuracy, "real": r_squared}

@@ -24,10 +24,11 @@ from ..config import OptimConfig
 from ..models.base import Params
 from ..tasks.base import Dataset
 from .grokfast import FilterSpec, GradFilter
-from .loss import GRADS, LOSSES, accuracy
+from .loss import GRADS, LOSSES, SCORES
 from .optim import PopulationAdamW
 
 # Columns of one evaluation row, in order (the metrics table adds step, run and density).
+# For a regression task (real targets) the two accuracy columns hold R² (train/loss.py).
 # Norms in two definitions: l1, l2 over all weights as one vector (||θ||_1, ||θ||_2), and
 # l1_per_matrix, l2_per_matrix, the mean over parameter tensors of each one's L1 / Frobenius
 # norm, which is what the authors' code plots as "L1/L2 norm" (utils.get_weight_norm).
@@ -48,7 +49,7 @@ class Population:
     def __init__(self, model, data: Dataset, optim: OptimConfig, members: list[Member], loss: str, device):
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
-        self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
+        self.loss_grad, self.loss_value, self.score = GRADS[loss], LOSSES[loss], SCORES[data.target]
         stack = lambda ts: torch.stack(ts).to(self.device)
         self.params: Params = {n: stack([m.theta0[n] for m in members]).contiguous() for n in model.names}
         # The members' θ0 set the precision (float32 in every run; float64 in the trajectory
@@ -87,7 +88,9 @@ class Population:
 
     def evaluate(self) -> torch.Tensor:
         """[K, len(METRICS)] float64 on the device."""
-        return evaluate_params(self.model, self.params, self.data, self.train_prep, self.test_prep, self.loss_value)
+        return evaluate_params(
+            self.model, self.params, self.data, self.train_prep, self.test_prep, self.loss_value, self.score
+        )
 
     # -- state of one member, for checkpoints and resume ----------------------------------------
 
@@ -117,14 +120,15 @@ class Population:
 
 
 @torch.no_grad()
-def evaluate_params(model, params: Params, data: Dataset, train_prep, test_prep, loss_value) -> torch.Tensor:
+def evaluate_params(model, params: Params, data: Dataset, train_prep, test_prep, loss_value, score) -> torch.Tensor:
     """METRICS of every member of ``params`` ({name: [K, ...]}): [K, len(METRICS)] float64 on
-    the device. Shared by the weight trainer and the edge-popup trainer (train/edge_popup.py)."""
+    the device; ``score`` fills the accuracy columns (accuracy, or R² for real targets).
+    Shared by the weight trainer and the edge-popup trainer (train/edge_popup.py)."""
     cols = []
     for prep, y in ((train_prep, data.train_y), (test_prep, data.test_y)):
         logits = model.logits(params, prep)  # [K, C, N]
         # member by member, for the same reason as exp in ce_grad: bits independent of K
-        cols += [torch.cat([loss_value(m, y) for m in logits.split(1)]), accuracy(logits, y)]
+        cols += [torch.cat([loss_value(m, y) for m in logits.split(1)]), score(logits, y)]
     flat = torch.cat([p.flatten(1) for p in params.values()], 1).double()  # [K, n_params]
     # One reduction per member, so a member's norms do not depend on K (a [K, n] row
     # reduction sums in another order than a lone vector). This runs only every eval_every.
