@@ -238,7 +238,12 @@ def claim_key(cid: str) -> tuple[int, str, int, str]:
 
 # The claims table's groups, by the letter of a claim's id, in claim_key's order: the paper's ten
 # first, then the rows this package adds beyond it.
-CLAIM_GROUPS = {"C": "the paper's claims", "A": "accelerators (beyond the paper)", "S": "structure over training (v3)"}
+CLAIM_GROUPS = {
+    "C": "the paper's claims",
+    "A": "accelerators (beyond the paper)",
+    "E": "edge-popup on the memorizing solution (v3)",
+    "S": "structure over training (v3)",
+}
 
 
 def claim_group(cid: str) -> str:
