@@ -182,7 +182,8 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     md, html = write_reports(Path(args.out), claims, sections, settings, runtime)
     for c in claims:
         print(f"{c['id']:<16}{verdict_text(c)}")
-    print(f"{runtime / 60:.1f} min; wrote {md} and {html}")
+    spent = [f"{cfg} {t['minutes']:.1f} min ({t['model_steps']:,} model-steps)" for cfg, t in settings["time"].items() if cfg != "(all)"]
+    print(f"{runtime / 60:.1f} min: {'; '.join(spent)}; wrote {md} and {html}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:

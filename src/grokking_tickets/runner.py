@@ -41,9 +41,11 @@ def train_runs(
     progress: bool = True,
     max_members: int | None = None,
     executor: Executor | None = None,
-) -> None:
+) -> int:
     """Train every spec not yet finished in ``store``, cohort by cohort, on ``executor``
-    (None: :class:`LocalExecutor`, here, one cohort after another).
+    (None: :class:`LocalExecutor`, here, one cohort after another). Returns the model-steps this
+    call trained: ``train.steps`` of each run it started, counted whole even where it resumed one
+    (what a `reproduce` accounts its time by; runs another process trained are not counted).
 
     Several processes may share a store: each run is trained under its lock (store.run_lock),
     so a run that another process is training is not trained twice. This process trains the
@@ -52,6 +54,7 @@ def train_runs(
     """
     executor = LocalExecutor() if executor is None else executor
     pending = [s for s in {s.run_id: s for s in specs}.values() if not store.is_done(s.run_id)]
+    model_steps = 0
     while pending:
         with ExitStack() as held:
             mine, busy = [], []
@@ -67,6 +70,7 @@ def train_runs(
             # finished by another process between the first look and the lock?
             todo = [s for s in mine if not store.is_done(s.run_id)]
             executor.map(cohort_jobs(todo, store, device, max_members), store, device, init, progress)
+            model_steps += sum(s.train.steps for s in todo)
         if busy:
             print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",
                   file=sys.stderr, flush=True)  # fmt: skip
@@ -74,6 +78,7 @@ def train_runs(
                 with store.run_lock(s.run_id):
                     pass
         pending = [s for s in busy if not store.is_done(s.run_id)]
+    return model_steps
 
 
 def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_members: int | None) -> list[CohortJob]:

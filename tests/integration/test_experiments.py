@@ -9,7 +9,7 @@ import torch
 from conftest import check_tickets_experiment
 
 from grokking_tickets.analysis.claims import VERDICTS
-from grokking_tickets.config import apply_overrides, from_dict
+from grokking_tickets.config import apply_overrides, from_dict, load_preset
 from grokking_tickets.errors import UserError
 from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
 from grokking_tickets.experiments.accelerators import ARMS, checkpoint_after
@@ -311,7 +311,10 @@ def test_claims_link_to_the_figure_they_are_judged_from(cid, stem):
 
 def test_another_operation_gets_its_own_claim_id_and_leaves_c1_alone(tiny_cfg, tmp_path):
     cfg = from_dict({"ticket": {"step": 60}, "seeds": [0, 1]}, tiny_cfg)
-    run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    first = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert first.model_steps == 4 * cfg.train.steps  # base and ticket, two seeds: what reproduce accounts
+    again = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert again.model_steps == 0 and again.claims == first.claims  # runs in the store cost nothing
     c1 = json.loads((tmp_path / "claims.json").read_text())
     mul = apply_overrides(cfg, ["task.op=mul"])
     res = run_experiment("tickets", mul, "quick", tmp_path, torch.device("cpu"), progress=False)
@@ -325,6 +328,22 @@ def test_another_operation_gets_its_own_claim_id_and_leaves_c1_alone(tiny_cfg, t
     summary = pd.read_csv(tmp_path / "summary.csv")
     ops = {e: {store.spec(r).task.op for r in summary[summary.experiment == e].run_id} for e in set(summary.experiment)}
     assert ops == {"tickets": {"add"}, "tickets@mlp-mul": {"mul"}}
+
+
+@pytest.mark.parametrize("preset, label", [("polynomial-mlp", "dense-mlp-polynomial"), ("parity-mlp", "dense-mlp-parity")])
+def test_the_later_versions_tasks_run_tickets_under_their_own_claim_ids(preset, label, tmp_path):
+    over = ["train.steps=60", "train.eval_every=10", "train.checkpoint_every=20", "ticket.step=60"]
+    if preset == "parity-mlp":
+        over += ["model.widths=[32]", "task.n_train=200", "task.n_test=200"]
+    cfg = from_dict({"seeds": [0, 1]}, apply_overrides(load_preset(preset), over))
+    res = run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    assert [c["id"] for c in res.claims] == [f"C1@{label}"] and res.claims[0]["statement"].startswith("On this task too")
+    assert (tmp_path / "figures" / f"tickets@{label}.png").exists()
+    metrics = pd.read_parquet(tmp_path / "metrics.parquet")
+    if preset == "polynomial-mlp":  # R² in the accuracy columns: negative at θ0 is possible, 1 at most
+        assert (metrics.train_acc <= 1).all() and metrics.train_acc.iloc[-1] > 0.5
+    else:
+        assert metrics.test_acc.between(0, 1).all()
 
 
 # -- arm kinds --------------------------------------------------------------------------------------

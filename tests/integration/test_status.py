@@ -83,5 +83,8 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # its l2 control, like norm-control's 4 controls, needs the tickets' weights first, and its
     # grokfast-tickets the Grokfast runs' t_gen); the transformer's tickets 4; MNIST's tickets 2
     # (seed 0). All 30k steps; and edge-popup's 6 (θ_mem, θ0, θ_gen at density 0.4) of 2,000 steps.
-    assert plan == {"scale": "quick", "runs": 68, "model_steps": 62 * 30000 + 6 * 2000, "known": 68, "later": 6}
+    # The v3 tasks' tickets, 4 runs each: the MLP on sub, mul, div and x2xyy2 (30k steps),
+    # polynomial regression (10k) and sparse parity (20k).
+    steps = 62 * 30000 + 6 * 2000 + 16 * 30000 + 4 * 10000 + 4 * 20000
+    assert plan == {"scale": "quick", "runs": 92, "model_steps": steps, "known": 92, "later": 6}
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2

@@ -74,6 +74,7 @@ class Context:
     scale: str = "paper"
     progress: bool = True
     executor: Executor | None = None  # where cohorts train (None: here, one after another)
+    model_steps: int = 0  # model-steps this context trained (runs found in the store cost none)
     _models: dict = field(default_factory=dict)
 
     @property
@@ -133,7 +134,7 @@ class Context:
 
     def _train(self, specs: list[RunSpec]) -> None:
         """The one call into the runner."""
-        train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor)
+        self.model_steps += train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor)
 
     def _write_tables(self) -> pd.DataFrame:
         """The one call that rebuilds summary.csv and metrics.parquet."""
@@ -156,6 +157,7 @@ class ExperimentResult:
     figure: str | None = None
     table: pd.DataFrame | None = None
     notes: dict[str, Any] | None = None  # numbers an experiment reports beside its claims
+    model_steps: int = 0  # what this call trained (runs already in the store cost none)
 
 
 class _Planned(Exception):

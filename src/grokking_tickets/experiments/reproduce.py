@@ -11,14 +11,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..analysis.appendix import run_analyses
-from ..analysis.claims import merge_claims
+from ..analysis.claims import labelled, merge_claims
 from ..analysis.structure import run_structure
 from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
 from ..executors import Executor
 from ..progress import duration
 from ..tasks.mnist_data import check_mnist_source
-from .base import EXPERIMENTS, Experiment
+from .base import EXPERIMENTS, Experiment, config_label
 from .run import run_experiment, scaled
 
 
@@ -35,17 +37,34 @@ MLP_ALL = _experiments(
 # preset's weight decay (README, MNIST weight-decay study); `paper` keeps 100k.
 MNIST_QUICK = ("train.steps=30000", "train.checkpoint_every=5000", "ticket.step=30000")
 
+# The later version's (v3) tasks: the other modular operations on the MLP (the non-commutative
+# ones on all ordered pairs, as the authors' code intends: is_symmetric_input is False for
+# subtraction), polynomial regression and sparse parity. Their claim rows carry their labels
+# (C1@mlp-sub, C1@dense-mlp-parity), after the paper's three configurations.
+OPS = (("sub", ("task.op=sub", "task.pairs=all")), ("mul", ("task.op=mul",)),
+       ("div", ("task.op=div", "task.pairs=all")), ("x2xyy2", ("task.op=x2xyy2",)))  # fmt: skip
+V3_PAPER = _experiments("tickets", "prune-rate", "norm-control")
+V3_QUICK = _experiments("tickets")
+
+
+def _v3(experiments: tuple[Experiment, ...]) -> list:
+    ops = [("mlp-modadd", over, None, experiments) for _, over in OPS]
+    return [*ops, ("polynomial-mlp", (), None, experiments), ("parity-mlp", (), None, experiments)]
+
+
 # (preset, extra overrides, seeds at this scale unless --seeds is given, experiments)
 PLAN = {
     "paper": [
         ("mlp-modadd", (), None, MLP_ALL),
         ("transformer-modadd", (), None, _experiments("tickets", "norm-control", "pai")),
         ("mnist-mlp", (), None, _experiments("tickets", "norm-control", "pai")),
+        *_v3(V3_PAPER),
     ],
     "quick": [
         ("mlp-modadd", (), None, MLP_ALL),
         ("transformer-modadd", (), None, _experiments("tickets")),
         ("mnist-mlp", MNIST_QUICK, (0,), _experiments("tickets")),
+        *_v3(V3_QUICK),
     ],
 }
 
@@ -72,6 +91,22 @@ def plan_configs(
     return out
 
 
+def time_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Where a `reproduce` spent its time: per configuration and experiment, and per configuration.
+
+    ``rows``: one per experiment run, {"config", "experiment", "model_steps", "seconds"}. Minutes
+    include judging and drawing; model-steps count only what this call trained (an experiment
+    whose runs another experiment trained first costs none: the dense runs are shared)."""
+    df = pd.DataFrame(rows, columns=["config", "experiment", "model_steps", "seconds"])
+    totals = df[df.config != "(store)"].groupby("config", sort=False)[["model_steps", "seconds"]].sum().reset_index()
+    totals["experiment"] = "(all)"
+    everything = pd.DataFrame([{"config": "(all)", "experiment": "(all)", **df[["model_steps", "seconds"]].sum()}])
+    out = pd.concat([df, totals, everything], ignore_index=True).astype({"model_steps": int})
+    out["minutes"] = (out.pop("seconds") / 60).round(2)
+    out["model_steps_per_s"] = (out.model_steps / (out.minutes * 60)).where(out.minutes > 0).round(0)
+    return out
+
+
 def reproduce(
     scale: str,
     out: str | Path,
@@ -91,7 +126,11 @@ def reproduce(
         if cfg.task.name == "mnist":  # MNIST comes last: a missing data set must fail first
             check_mnist_source(cfg.task.data_dir or None)
     done, total = 0, sum(len(experiments) for *_, experiments in configs)
+    timing = []
     for preset, cfg, experiments in configs:
+        # a preset planned again with other overrides (the MLP on sub) is named by its label too
+        if preset in settings:
+            preset = labelled(preset, config_label(cfg))
         settings[preset] = cfg.to_dict()
         for experiment in experiments:
             name = experiment.name
@@ -100,15 +139,25 @@ def reproduce(
             if progress:  # the outer line: where a long job stands
                 print(f"[{done}/{total}] {name} ({preset}); {duration(t_exp - t0)} so far", file=sys.stderr, flush=True)
             res = run_experiment(name, cfg, scale, out, device, progress, executor)
+            seconds = time.time() - t_exp
+            timing.append({"config": preset, "experiment": name, "model_steps": res.model_steps, "seconds": seconds})
             if progress:
-                print(f"[{done}/{total}] {name} ({preset}): done in {duration(time.time() - t_exp)}", file=sys.stderr, flush=True)
+                print(f"[{done}/{total}] {name} ({preset}): done in {duration(seconds)}, {res.model_steps:,} model-steps trained",
+                      file=sys.stderr, flush=True)  # fmt: skip
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
             sections.append({"title": f"{name} ({preset})", "figure": res.figure, "notes": res.notes, "text": table})
+    t_analyses = time.time()
     analyses = run_analyses(out)
     structure = run_structure(out)  # v3's structure over training: mask drift, Fourier entropy, graphs
+    timing.append({"config": "(store)", "experiment": "analyses", "model_steps": 0, "seconds": time.time() - t_analyses})
     claims = merge_claims(out / "claims.json", analyses["claims"] + structure["claims"])
     for fig, title in zip(analyses["figures"], ("Periodicity of hidden neurons (C10)",)):
         sections.append({"title": title, "figure": fig, "notes": None, "text": ""})
     sections.append({"title": "Dead neurons", "figure": None, "notes": analyses["notes"], "text": ""})
     sections += structure["sections"]
+    times = time_table(timing)
+    per_config = times[(times.experiment == "(all)") | (times.config == "(store)")]  # configurations, analyses, all
+    settings["time"] = {r.config: {"minutes": float(r.minutes), "model_steps": int(r.model_steps)} for r in per_config.itertuples()}
+    sections.append({"title": "Where the time went", "figure": None, "notes": None,
+                     "text": times.to_string(index=False, float_format=lambda x: f"{x:,.2f}")})  # fmt: skip
     return claims, sections, settings, time.time() - t0

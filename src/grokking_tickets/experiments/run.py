@@ -46,4 +46,5 @@ def run_experiment(
         merge_claims(Path(out) / "claims.json", result.claims)
     summary, _ = ctx.results()
     result.table = tgen_table(summary)
+    result.model_steps = ctx.model_steps
     return result
