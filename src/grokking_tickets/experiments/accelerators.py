@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..analysis.claims import ClaimDef, arm_tgen, fmt_tgen
+from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure
 from .arms import Dense, NormMatched, Ticket
 from .base import Context, Experiment, register
@@ -41,20 +41,23 @@ A1 = ClaimDef(
     "A1",
     "Grokfast makes the dense network generalize much sooner.",
     "Lee et al. 2024: grokking more than 50x sooner (algorithmic data, transformer); not measured on this MLP",
-    "holds if every grokfast seed groks and base mean t_gen / grokfast mean t_gen >= 2",
+    "holds if every grokfast seed groks, base mean t_gen / grokfast mean t_gen >= 2, and the one-sided "
+    "Mann–Whitney test of grokfast t_gen < base t_gen has p < 0.05",
 )
 A2 = ClaimDef(
     "A2",
     "The two accelerators compose: the grokking ticket trained with Grokfast generalizes sooner than the ticket alone.",
     "— (neither paper)",
-    "holds if every ticket+grokfast seed groks and its mean t_gen is below the ticket's",
+    "holds if every ticket+grokfast seed groks, its mean t_gen is below the ticket's, and the one-sided "
+    "Mann–Whitney test of ticket+grokfast t_gen < ticket t_gen has p < 0.05",
 )
 A3 = ClaimDef(
     "A3",
     "With Grokfast too, the ticket's speed is not its norm: a dense net with the ticket's L2 norm, trained with "
     "Grokfast, generalizes later than the ticket trained with Grokfast.",
     "C6 (without Grokfast): the L2 control is slower than the ticket",
-    "holds if l2-control+grokfast has a larger mean t_gen than ticket+grokfast",
+    "holds if l2-control+grokfast has a larger mean t_gen than ticket+grokfast and the one-sided "
+    "Mann–Whitney test of ticket+grokfast t_gen < l2-control+grokfast t_gen has p < 0.05",
 )
 A4 = ClaimDef(
     "A4",
@@ -62,7 +65,8 @@ A4 = ClaimDef(
     "Grokfast, generalizes much sooner than the dense base.",
     "— (neither paper); the paper's ticket comes from the dense run at step 30k",
     "holds if every seed's grokfast run groks (so every seed has a ticket), every grokfast-ticket seed groks, "
-    "and base mean t_gen / grokfast-ticket mean t_gen >= 2",
+    "base mean t_gen / grokfast-ticket mean t_gen >= 2, and the one-sided Mann–Whitney test of "
+    "grokfast-ticket t_gen < base t_gen has p < 0.05",
 )
 A5 = ClaimDef(
     "A5",
@@ -70,7 +74,8 @@ A5 = ClaimDef(
     "model-steps than the paper's grokking ticket (its dense run to ticket.step, then the ticket).",
     "— (neither paper)",
     "holds if every seed has a grokfast-ticket, every one groks, and their mean total (Grokfast steps to the "
-    "ticket's step + its t_gen) is below the ticket's (ticket.step + its t_gen; censored at budget + 1)",
+    "ticket's step + its t_gen) is below the ticket's (ticket.step + its t_gen; censored at budget + 1), and "
+    "the one-sided Mann–Whitney test of the totals has p < 0.05",
 )
 ARMS = ["base", "ticket", "grokfast", "ticket+grokfast", "l2-control+grokfast", "grokfast-ticket"]
 NO_FILTER = ("optim.grad_filter=none",)
@@ -175,8 +180,16 @@ class Accelerators(Experiment):
                 out["grokfast-ticket step per seed"] = {int(r.seed): int(r.find) for r in c.itertuples()}
         return out
 
+    @staticmethod
+    def _total_sample(costs: pd.DataFrame, arm: str) -> Sample:
+        c = costs[costs.arm == arm].sort_values("seed", kind="stable")
+        shown = tuple(int(t) if g else None for t, g in zip(c.total, c.grokked))
+        return Sample(f"{arm} total", tuple(int(s) for s in c.seed), tuple(float(t) for t in c.total), shown)
+
     def judge(self, ctx, summary, metrics, trained):
         costs = self.costs(ctx, summary)
+        censor = censor_at(summary, ARMS)
+        sample = lambda arm: tgen_sample(summary, arm, censor)
         have = set(summary.arm)
         tg = {a: arm_tgen(summary, a) for a in ARMS if a in have}
         tot = {a: self._total(costs, a) for a in ARMS}
@@ -187,15 +200,21 @@ class Accelerators(Experiment):
         base, gf = tg["base"], tg["grokfast"]
         speed = base["mean"] / gf["mean"]
         m1 = {"base t_gen": fm["base"], "grokfast t_gen": fm["grokfast"], "speedup (base / grokfast)": round(speed, 2)}
-        rows.append(self.claim(ctx, A1, m1, all_grok("grokfast") and speed >= 2.0))
+        stats, ps = comparisons([("grokfast < base", sample("base"), sample("grokfast"))])
+        rows.append(self.claim(ctx, A1, {**m1, **stats}, decide(all_grok("grokfast") and speed >= 2.0, ps)))
 
         t, tgf = tg["ticket"], tg["ticket+grokfast"]
         m2 = {"ticket t_gen": fm["ticket"], "ticket+grokfast t_gen": fm["ticket+grokfast"]}
-        rows.append(self.claim(ctx, A2, m2, all_grok("ticket+grokfast") and tgf["mean"] < t["mean"]))
+        stats, ps = comparisons([("ticket+grokfast < ticket", sample("ticket"), sample("ticket+grokfast"))])
+        direction = all_grok("ticket+grokfast") and tgf["mean"] < t["mean"]
+        rows.append(self.claim(ctx, A2, {**m2, **stats}, decide(direction, ps)))
 
         ctl = tg["l2-control+grokfast"]
         m3 = {"ticket+grokfast t_gen": fm["ticket+grokfast"], "l2-control+grokfast t_gen": fm["l2-control+grokfast"]}
-        rows.append(self.claim(ctx, A3, m3, ctl["mean"] > tgf["mean"]))
+        stats, ps = comparisons(
+            [("ticket+grokfast < l2-control+grokfast", sample("l2-control+grokfast"), sample("ticket+grokfast"))]
+        )
+        rows.append(self.claim(ctx, A3, {**m3, **stats}, decide(ctl["mean"] > tgf["mean"], ps)))
 
         # every seed of the experiment: those without a grokfast-ticket are the ones whose grokfast run never generalized
         seeds = sorted(summary[summary.arm == "grokfast"].seed.astype(int))
@@ -208,6 +227,8 @@ class Accelerators(Experiment):
             m5["seeds without a grokfast-ticket (grokfast never generalized)"] = missing
         holds4: bool = False
         holds5: bool = False
+        ps4: list | None = None
+        ps5: list | None = None
         if "grokfast-ticket" in tg:
             gt = tg["grokfast-ticket"]
             steps = costs[costs.arm == "grokfast-ticket"].set_index("seed").find.to_dict()
@@ -222,8 +243,14 @@ class Accelerators(Experiment):
             m5["grokfast-ticket total / grokfast total"] = round(
                 tot["grokfast-ticket"]["mean"] / tot["grokfast"]["mean"], 2
             )
-        rows.append(self.claim(ctx, A4, m4, holds4))
-        rows.append(self.claim(ctx, A5, m5, holds5))
+            stats, ps4 = comparisons([("grokfast-ticket < base", sample("base"), sample("grokfast-ticket"))])
+            m4.update(stats)
+            totals = (self._total_sample(costs, "ticket"), self._total_sample(costs, "grokfast-ticket"))
+            stats, ps5 = comparisons([("grokfast-ticket total < ticket total", *totals)], quantity="total model-steps")
+            m5.update(stats)
+        # without a grokfast-ticket for every seed the direction fails (the verdict needs no test)
+        rows.append(self.claim(ctx, A4, m4, decide(holds4, ps4)))
+        rows.append(self.claim(ctx, A5, m5, decide(holds5, ps5)))
         return rows
 
     def figure(self, ctx, summary, metrics):
