@@ -25,6 +25,7 @@ def _report(tmp_path: Path) -> Path:
         figs.append(str(path))
     claims = [C1.row("", {"base t_gen": "20,000", "ticket t_gen": "500"}, True), C7.row("", {"x": 1}, False)]
     sections = [{"title": f"figure {i}", "figure": f, "notes": {"n": i}, "text": "arm t_gen"} for i, f in enumerate(figs)]
+    sections[0]["about"] = "What the <ticket> experiment asks."  # a paragraph under its heading, escaped
     _, html = write_reports(tmp_path, claims, sections, {"scale": "quick"}, 61.0)
     return html
 
@@ -40,6 +41,7 @@ def test_report_files_are_complete(tmp_path):
     assert html.index("<h2>Claims</h2>") < html.index("data:image/png")  # claims first
     md = (tmp_path / "report.md").read_text()
     assert "| C1 |" in md and "figures/tickets.png" in md and "torch:" in md and "(#tickets)" in md
+    assert "<p>What the &lt;ticket&gt; experiment asks.</p>" in html and "\nWhat the <ticket> experiment asks.\n" in md
 
 
 def test_verdicts_old_rows_and_statistics_render(tmp_path):

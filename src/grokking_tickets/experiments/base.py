@@ -207,9 +207,16 @@ class Experiment:
 
     name: ClassVar[str]
     description: ClassVar[str]  # one line, for the CLI's list
+    # A paragraph for the report: what the experiment asks and how to read its figure and rows,
+    # for a reader who has not read this code ("": the description stands in).
+    about: ClassVar[str] = ""
     models: ClassVar[tuple[str, ...] | None] = None  # the model.name values it is defined for; None: all
     grids: ClassVar[Grid | None] = None
     claims: ClassVar[tuple[ClaimDef, ...]] = ()
+
+    def paragraph(self) -> str:
+        """What the report prints under the experiment's heading."""
+        return " ".join(self.about.split()) or self.description
 
     def check(self, cfg: Config) -> None:
         """Refuse a configuration this experiment is not defined for (before anything trains)."""

@@ -78,6 +78,22 @@ def arm_name(source: str, density: float) -> str:
 class EdgePopupExperiment(Experiment):
     name = "edge-popup"
     description = "v3 Table 1: edge-popup supermasks of the frozen memorizing (and initial, generalized) MLP"
+    about = """
+        Is the generalizing structure already inside the network when it has only memorized?
+        The paper's later version (v3, Table 1) freezes the MLP's weights at a memorizing
+        checkpoint and trains only a score per weight with edge-popup (Ramanujan et al. 2020):
+        each step the network computes with the weights whose |score| is in the top fraction
+        `density` of their matrix, and the scores learn through that top-k as if it were the
+        identity. No weight changes. Arms: the dense base, and supermasks on the base's weights
+        at the memorization point (popup-mem), at initialization (popup-init, Ramanujan et al.'s
+        own setting) and at the generalized solution (popup-gen, what the grokking ticket is cut
+        from), at each density. The figure shows their test accuracy over the score-training
+        steps. E1 is v3's claim, that the memorizing weights hide a generalizing supermask (v3:
+        0.92 test accuracy after 2,000 steps); E2 asks whether they hide more of one than the
+        initial weights do. The notes give the Jaccard index of each supermask with the grokking
+        ticket's mask at the same density, beside its chance value: how much the structure
+        edge-popup finds is the structure magnitude pruning finds.
+    """
     models = ("mlp",)  # MEM_STEP is the MLP's memorization point
     grids = Grid(paper=(0.4, 0.6), quick=(0.4,))  # densities (fraction kept)
     claims = (E1, E2)

@@ -146,7 +146,8 @@ def reproduce(
                 print(f"[{done}/{total}] {name} ({preset}): done in {duration(seconds)}, {res.model_steps:,} model-steps trained",
                       file=sys.stderr, flush=True)  # fmt: skip
             table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
-            sections.append({"title": f"{name} ({preset})", "figure": res.figure, "notes": res.notes, "text": table})
+            sections.append({"title": f"{name} ({preset})", "about": experiment.paragraph(), "figure": res.figure,
+                             "notes": res.notes, "text": table})  # fmt: skip
     t_analyses = time.time()
     analyses = run_analyses(out)
     structure = run_structure(out)  # v3's structure over training: mask drift, Fourier entropy, graphs

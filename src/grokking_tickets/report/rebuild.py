@@ -16,6 +16,7 @@ from ..analysis.appendix import run_analyses
 from ..analysis.claims import claim_group, claim_key, merge_claims, tgen_table
 from ..analysis.structure import run_structure
 from ..errors import UserError
+from ..experiments import EXPERIMENTS
 from ..store import write_text
 from .writer import verdict_text, write_reports
 
@@ -49,7 +50,9 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
     for fig in sorted((out / "figures").glob("*.png")):
         if fig.stem not in drawn:
-            sections.append({"title": fig.stem, "figure": str(fig), "notes": None, "text": tables.get(fig.stem, "")})
+            name = fig.stem.partition("@")[0]  # tickets@transformer: tickets
+            about = EXPERIMENTS[name].paragraph() if name in EXPERIMENTS else ""
+            sections.append({"title": fig.stem, "about": about, "figure": str(fig), "notes": None, "text": tables.get(fig.stem, "")})
     if notes:
         sections.append({"title": "Dead neurons", "figure": None, "notes": notes, "text": ""})
     sections += extra

@@ -81,7 +81,7 @@ def versions() -> dict[str, str]:
 
 
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
-    """sections: [{"title", "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
+    """sections: [{"title", "about" (a paragraph, optional), "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held, more = tally(claims)
     vers = versions()
@@ -110,6 +110,8 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
     for s in sections:
         anchor = f' <a id="{_anchor(s)}"></a>' if _anchor(s) else ""
         md += ["", f"## {s['title']}{anchor}", ""]
+        if s.get("about"):
+            md += [s["about"], ""]
         if s.get("text"):
             md += ["```", s["text"], "```", ""]
         if s.get("figure"):
@@ -152,6 +154,8 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
     for s in sections:
         anchor = f" id='{html.escape(_anchor(s))}'" if _anchor(s) else ""
         h.append(f"<h2{anchor}>{html.escape(s['title'])}</h2>")
+        if s.get("about"):
+            h.append(f"<p>{html.escape(s['about'])}</p>")
         if s.get("text"):
             h.append(f"<pre>{html.escape(s['text'])}</pre>")
         if s.get("figure"):
