@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import platform
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -153,6 +154,31 @@ def run_bench(
     for name in models:
         out[name] = bench_model(name, quick, sizes, gflops, device)
     return out
+
+
+def k_curve_figure(r: dict, path: str | Path) -> None:
+    """Throughput against the population size K, one panel per model (log-log): the population's
+    model-steps/s at every K benched, the reference loop as a line, the GEMM peak's share noted.
+    Where the curve flattens, a larger population stops paying."""
+    from .analysis.figures import new_figure
+    from .files import atomic_write
+
+    models = [k for k in r if k != "machine"]
+    fig = new_figure(5 * len(models), 3.8)
+    for ax, name in zip(fig.subplots(1, len(models), squeeze=False)[0], models):
+        m = r[name]
+        ks = [int(k) for k in m["population_model_steps_per_s"]]
+        ax.plot(ks, list(m["population_model_steps_per_s"].values()), "o-", label="population trainer")
+        ax.axhline(m["reference_steps_per_s"], color="0.5", ls="--", label="reference loop (K = 1)")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("population size K")
+        ax.set_ylabel("model-steps / s")
+        ax.set_title(f"{name}: best {m['speedup_vs_reference']}x at K = {m['best_K']}", fontsize=9)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{r['machine'].get('device', 'cpu')}, {r['machine']['threads']} threads, torch {r['machine']['torch']}", fontsize=9)
+    fig.tight_layout()
+    atomic_write(Path(path), lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
 
 
 def format_table(r: dict) -> str:

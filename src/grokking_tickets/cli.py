@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer timed steps (noisier)")
     p.add_argument("--device", default="cpu", help="cpu or cuda: where both loops run (default: cpu)")
     p.add_argument("--sizes", default="1,8,32", metavar="K,K,...", help="population sizes (default: 1,8,32)")
+    p.add_argument("--figure", metavar="FILE", help="also draw throughput against K to FILE (a PNG)")
 
     p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
     p.add_argument("out", help="the run store folder")
@@ -194,7 +195,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
-    from .bench import format_table, run_bench
+    from .bench import format_table, k_curve_figure, run_bench
     from .runner import resolve_device
 
     device = resolve_device(args.device)  # a clear error for an unknown device or a missing GPU
@@ -204,7 +205,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
         sizes = ()
     if not sizes or min(sizes) < 1:
         raise UserError(f"--sizes must be population sizes like 1,8,32; got {args.sizes!r}")
+    if args.figure and not args.figure.endswith(".png"):
+        raise UserError(f"--figure must name a .png file; got {args.figure!r}")
     result = run_bench(quick=args.quick, sizes=sizes, device=str(device))
+    if args.figure:
+        k_curve_figure(result, args.figure)
     if args.out:
         from .store import write_json
 
