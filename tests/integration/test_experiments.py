@@ -157,12 +157,38 @@ def test_norm_controls_match_the_tickets_norms(tmp_path):
     got = c7["mean L2 per matrix over training (authors' definition)"]
     assert got == {a: round(float(expected[a]), 3) for a in got}
     assert isinstance(c7["direction holds in the authors' definition"], bool)
+    # and the norms in a second window: from the last t_gen of any run on (every net generalized)
+    if summary.t_gen.isna().any():
+        assert c7["after every run's t_gen"] == "no common window: not every run generalized"
+    else:
+        start = int(summary.t_gen.max())
+        late = metrics[metrics.step >= start].drop_duplicates(["run_id", "step"]).groupby("arm").l2.mean()
+        got = c7[f"mean L2 from step {start:,} (every run generalized)"]
+        assert got == {a: round(float(late[a]), 2) for a in got}
+        assert isinstance(c7["direction holds after every run's t_gen"], bool)
     for seed in (0, 1):
         by_arm = {r.arm: r.run_id for r in summary[summary.seed == seed].itertuples()}
         ticket0 = store.theta0(by_arm["ticket"])
         for p in (1, 2):
             control0 = store.theta0(by_arm[f"l{p}-control"])
             assert lp_norm(control0, p) == pytest.approx(lp_norm(ticket0, p), rel=1e-5)
+
+
+def test_c7_late_window_averages_from_the_last_t_gen():
+    from grokking_tickets.experiments.norm_control import NAMES, _late_window
+
+    summary = pd.DataFrame({"arm": NAMES, "t_gen": [100, 300, 200, 400]})
+    steps = [0, 200, 400, 600]
+    l1 = {"ticket": 1.0, "l1-control": 3.0, "l2-control": 4.0, "base": 5.0}
+    rows = [{"arm": a, "step": t, "l1": l1[a] + (100 if t < 400 else t / 1000), "l2": 10 - l1[a]} for a in NAMES for t in steps]
+    got = _late_window(summary, pd.DataFrame(rows), ("l1-control", "l2-control"))
+    # from step 400 (the base's t_gen, the last): the means of steps 400 and 600 only
+    assert got["mean L1 from step 400 (every run generalized)"] == {a: round(l1[a] + 0.5, 1) for a in NAMES}
+    assert got["direction holds after every run's t_gen"] is True
+    summary.loc[3, "t_gen"] = None
+    assert _late_window(summary, pd.DataFrame(rows), ("l1-control",)) == {
+        "after every run's t_gen": "no common window: not every run generalized"
+    }
 
 
 def test_pai_and_prune_rate_end_to_end(tmp_path):
