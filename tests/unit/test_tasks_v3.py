@@ -12,7 +12,7 @@ from grokking_tickets.config import TaskConfig, from_dict
 from grokking_tickets.errors import UserError
 from grokking_tickets.tasks import build_dataset
 from grokking_tickets.tasks.parity import secret_bits
-from grokking_tickets.train.loss import mse_grad, mse_loss, r_squared
+from grokking_tickets.train.loss import accuracy, mse_grad, mse_loss, r_squared, score_of
 
 POLY = TaskConfig(name="polynomial", n_features=40, n_train=100, n_test=100)
 PARITY = TaskConfig(name="parity", n_features=40, parity_k=3, n_train=1000, n_test=1000)
@@ -29,7 +29,7 @@ def test_polynomial_split_seed_0_is_the_authors_instance():
     beta = torch.randn(40)
     assert torch.equal(d.train_x, x) and torch.equal(d.test_x, xt)
     assert torch.equal(d.train_y, (x @ beta) ** 2 / 2) and torch.equal(d.test_y, (xt @ beta) ** 2 / 2)
-    assert d.target == "real" and d.n_classes == 1 and d.train_y.dtype == torch.float32
+    assert score_of(d.train_y) is r_squared and d.n_classes == 1 and d.train_y.dtype == torch.float32
 
 
 def test_polynomial_split_seeds_give_other_instances():
@@ -50,7 +50,7 @@ def test_parity_labels_are_the_parity_of_the_secret_bits():
         # no single bit predicts the label: parity has no first-order signal
         corr = ((x * (1 - 2 * y.float()).unsqueeze(1)).mean(0)).abs()
         assert corr.max() < 0.15
-    assert d.target == "class" and d.n_classes == 2 and (len(d.train_y), len(d.test_y)) == (1000, 1000)
+    assert score_of(d.train_y) is accuracy and d.n_classes == 2 and (len(d.train_y), len(d.test_y)) == (1000, 1000)
 
 
 def test_regression_needs_the_mse_loss():

@@ -29,7 +29,6 @@ class Dataset:
     test_y: torch.Tensor  # [N_test]
     n_classes: int  # the model's output width: classes, or 1 for a scalar regression target
     n_tokens: int  # size of the input vocabulary (p for modular tasks); 0 for vector inputs
-    target: str = "class"  # 'class' or 'real' (the task's target)
 
     def to(self, device: torch.device | str) -> Dataset:
         return Dataset(
@@ -39,14 +38,15 @@ class Dataset:
             self.test_y.to(device),
             self.n_classes,
             self.n_tokens,
-            self.target,
         )
 
 
 class Task:
     name: ClassVar[str]
     input_kind: ClassVar[str]  # 'tokens' or 'vector'
-    target: ClassVar[str] = "class"  # 'class' (accuracy) or 'real' (regression, R²; needs the MSE loss)
+    # 'class' (class ids, accuracy) or 'real' (float targets, R²; needs the MSE loss): what config
+    # validation reads before any data exists; the trainer reads the targets' dtype (train/loss.py)
+    target: ClassVar[str] = "class"
     config_fields: ClassVar[tuple[str, ...]]
 
     @staticmethod

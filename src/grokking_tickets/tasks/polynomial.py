@@ -37,7 +37,7 @@ def polynomial_dataset(cfg: TaskConfig, split_seed: int) -> Dataset:
     x_test = _inputs(gen, cfg.n_test, d)
     beta = torch.randn(d, generator=gen)  # [d], after the test inputs, as in the authors' code
     target = lambda x: (x @ beta).square() / 2  # [n]
-    return Dataset(x_train, target(x_train), x_test, target(x_test), n_classes=1, n_tokens=0, target="real")
+    return Dataset(x_train, target(x_train), x_test, target(x_test), n_classes=1, n_tokens=0)
 
 
 @TASKS.register

@@ -25,14 +25,14 @@ Choices, and where they come from:
   from the run's seed plus :data:`SCORE_SEED_OFFSET` so that the scores are independent of a
   θ0 drawn from the same seed (edge-popup on θ0 freezes exactly that θ0).
 - Optimizer: the run's AdamW settings, applied to the scores (:class:`PopulationAdamW`, one
-  weight decay per member, decaying the scores); the experiment sets the authors' lr 0.01,
-  β (0.9, 0.98) and no weight decay.
+  weight decay per member, decaying the scores); the experiment sets β (0.9, 0.98) and the
+  authors' weight decay 1 on the scores, with lr 0.1 from our sweep (README).
 
 Members may differ in frozen weights, seed (scores), density and weight decay. Metrics,
 checkpoints (``member_weights``) and norms are of W_eff, the network that computes; the resume
 state is the scores and their Adam moments (the frozen weights are read from the source run
-again). Member k computes exactly what it computes alone: sorting is exact, and everything
-else is the weight trainer's per-member arithmetic.
+again). Member k computes exactly what it computes alone: the selection is exact, and
+everything else is the weight trainer's per-member arithmetic.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import torch
 from ..config import OptimConfig
 from ..models.base import Params
 from ..tasks.base import Dataset
-from .loss import GRADS, LOSSES, SCORES
+from .loss import GRADS, LOSSES, score_of
 from .optim import PopulationAdamW
 from .population import cast_inputs, evaluate_params
 
@@ -119,7 +119,7 @@ class ScorePopulation:
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
         self.loss_grad, self.loss_value = GRADS[loss], LOSSES[loss]
-        self.fit = SCORES[data.target]  # accuracy, or R² for real targets (not the edge-popup scores)
+        self.fit = score_of(data.train_y)  # accuracy, or R² for real targets (not the edge-popup scores)
         stack = lambda ts: torch.stack(ts).to(self.device).contiguous()
         self.weights: Params = {n: stack([m.weights[n] for m in members]) for n in model.names}  # frozen
         dtype = next(iter(self.weights.values())).dtype

@@ -85,3 +85,9 @@ GRADS = {"ce": ce_grad, "mse": mse_grad}
 LOSSES = {"ce": ce_loss, "mse": mse_loss}
 # What the accuracy columns of the metrics hold, by the task's target kind (tasks/base.py)
 SCORES = {"class": accuracy, "real": r_squared}
+
+
+def score_of(y: torch.Tensor):
+    """The score of targets ``y``: R² for real (float) targets, accuracy for class ids; the rule
+    the MSE's ``_target`` follows too."""
+    return SCORES["real" if y.is_floating_point() else "class"]

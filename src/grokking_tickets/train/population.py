@@ -24,7 +24,7 @@ from ..config import OptimConfig
 from ..models.base import Params
 from ..tasks.base import Dataset
 from .grokfast import FilterSpec, GradFilter
-from .loss import GRADS, LOSSES, SCORES
+from .loss import GRADS, LOSSES, score_of
 from .optim import PopulationAdamW
 
 # Columns of one evaluation row, in order (the metrics table adds step, run and density).
@@ -49,7 +49,7 @@ class Population:
     def __init__(self, model, data: Dataset, optim: OptimConfig, members: list[Member], loss: str, device):
         self.model, self.device, self.K = model, torch.device(device), len(members)
         self.data = data.to(self.device)
-        self.loss_grad, self.loss_value, self.score = GRADS[loss], LOSSES[loss], SCORES[data.target]
+        self.loss_grad, self.loss_value, self.score = GRADS[loss], LOSSES[loss], score_of(data.train_y)
         stack = lambda ts: torch.stack(ts).to(self.device)
         self.params: Params = {n: stack([m.theta0[n] for m in members]).contiguous() for n in model.names}
         # The members' θ0 set the precision (float32 in every run; float64 in the trajectory
