@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="fewer timed steps (noisier)")
     p.add_argument("--device", default="cpu", help="cpu or cuda: where both loops run (default: cpu)")
     p.add_argument("--sizes", default="1,8,32", metavar="K,K,...", help="population sizes (default: 1,8,32)")
+    p.add_argument("--models", default="mlp,transformer", metavar="M,M,...",
+                   help="mlp, transformer, mnist (MNIST needs its data file; default: mlp,transformer)")  # fmt: skip
     p.add_argument("--figure", metavar="FILE", help="also draw throughput against K to FILE (a PNG)")
 
     p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
@@ -195,7 +197,9 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
+    from .bench import PRESETS as BENCH_MODELS
     from .bench import format_table, k_curve_figure, run_bench
+    from .tasks.mnist_data import check_mnist_source
     from .runner import resolve_device
 
     device = resolve_device(args.device)  # a clear error for an unknown device or a missing GPU
@@ -207,7 +211,12 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise UserError(f"--sizes must be population sizes like 1,8,32; got {args.sizes!r}")
     if args.figure and not args.figure.endswith(".png"):
         raise UserError(f"--figure must name a .png file; got {args.figure!r}")
-    result = run_bench(quick=args.quick, sizes=sizes, device=str(device))
+    models = tuple(args.models.split(","))
+    if unknown := [m for m in models if m not in BENCH_MODELS]:
+        raise UserError(f"--models: unknown {', '.join(unknown)}; valid: {', '.join(BENCH_MODELS)}")
+    if "mnist" in models:
+        check_mnist_source(None)  # a missing data file fails here, before anything is timed
+    result = run_bench(quick=args.quick, sizes=sizes, models=models, device=str(device))
     if args.figure:
         k_curve_figure(result, args.figure)
     if args.out:

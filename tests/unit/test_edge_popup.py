@@ -18,7 +18,7 @@ import hashlib
 
 import pytest
 import torch
-from test_exactness import TINY, _cfg, _model
+from test_exactness import DEVICES, TINY, _cfg, _model
 from test_trajectory import _textbook_loss
 
 from grokking_tickets.config import Config, apply_overrides
@@ -155,8 +155,9 @@ def _textbook_edge_popup(cfg, data, model, member: ScoreMember, optim, steps: in
     return trail, torch.tensor(losses, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_trainer_follows_the_textbook_edge_popup_loop(name):
+def test_trainer_follows_the_textbook_edge_popup_loop(name, device):
     """float64, STEPS steps, every member of a population of three (densities 0.4, 0.6, 1.0;
     weight decay on the scores 0 and 0.1): scores within 1e-10 (relative to their range) and the
     same masks at every step, losses within 1e-10."""
@@ -164,13 +165,13 @@ def test_trainer_follows_the_textbook_edge_popup_loop(name):
     data, model = _model(cfg)
     optim = _optim(cfg)
     members = _members(model, torch.float64)
-    pop = ScorePopulation(model, data, optim, members, cfg.train.loss, "cpu")
+    pop = ScorePopulation(model, data, optim, members, cfg.train.loss, device)  # the textbook loop runs on the CPU
     trails, pop_losses = [[] for _ in members], []
     for _ in range(STEPS):
-        pop_losses.append(pop.evaluate()[:, 0])
+        pop_losses.append(pop.evaluate()[:, 0].cpu())
         pop.step()
         for k in range(len(members)):
-            trails[k].append({n: pop.scores[n][k].clone() for n in pop.scored})
+            trails[k].append({n: pop.scores[n][k].to("cpu", copy=True) for n in pop.scored})
     pop_losses = torch.stack(pop_losses, 1)  # [K, STEPS]
     for k, m in enumerate(members):
         book, losses = _textbook_edge_popup(cfg, data, model, m, optim, STEPS)

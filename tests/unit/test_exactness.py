@@ -26,6 +26,8 @@ from grokking_tickets.tasks.mnist_data import find_mnist_file
 from grokking_tickets.train.grokfast import FilterSpec
 from grokking_tickets.train.population import Member, Population
 
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here (CPU-only machine)")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 MODULAR = {"name": "modular", "p": 11, "train_frac": 0.5}
 IMAGES = {"name": "mnist", "n_train": 64, "n_test": 64}
 TRAIN = {"steps": 30, "eval_every": 5, "checkpoint_every": 10}
@@ -114,12 +116,14 @@ def test_member_equals_its_solo_run_bit_for_bit(name):
     _population_equals_solo_runs(cfg, data, model, members)
 
 
-def _resumed_equals_uninterrupted(specs: list[RunSpec], tmp_path, monkeypatch, crash: int = 17) -> None:
+def _resumed_equals_uninterrupted(
+    specs: list[RunSpec], tmp_path, monkeypatch, crash: int = 17, device: str = "cpu"
+) -> None:
     """Train ``specs`` uninterrupted, and again crashed at step ``crash`` (resume points at 10)
     and resumed: every run's metrics and final weights must be the uninterrupted ones."""
 
     def train(out):
-        return train_runs(specs, Store(out), torch.device("cpu"), progress=False)
+        return train_runs(specs, Store(out), torch.device(device), progress=False)
 
     train(tmp_path / "clean")
     crash_at_step(monkeypatch, crash, lambda: train(tmp_path / "crashed"))
@@ -133,15 +137,17 @@ def _resumed_equals_uninterrupted(specs: list[RunSpec], tmp_path, monkeypatch, c
             assert torch.equal(w, resumed.weights(s.run_id, steps)[n])
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
-    """Dense runs and a masked run (the mask is rebuilt from the store on resume)."""
+def test_resume_equals_uninterrupted(name, device, tmp_path, monkeypatch):
+    """Dense runs and a masked run (the mask is rebuilt from the store on resume), on the CPU
+    and, where there is one, on a GPU: same kernels on the same shapes, so the same bits."""
     cfg = _cfg(name)
     dense = [RunSpec.dense(cfg, s) for s in cfg.seeds]
     ticket = RunSpec(cfg.task, cfg.model, cfg.optim, cfg.train, 0, InitSpec(mask=MaskSpec("random", 0.6)))
     specs = [*dense, ticket]
 
-    _resumed_equals_uninterrupted(specs, tmp_path, monkeypatch)
+    _resumed_equals_uninterrupted(specs, tmp_path, monkeypatch, device=device)
 
 
 # -- the same guarantees with the Grokfast gradient filter (train/grokfast.py) --------------------------
