@@ -87,15 +87,21 @@ class ModularTransformer(Model):
 
         V = A.shape[-1]
         last = tok[:, -1]  # [N]
-        flat_A = A.flatten(1)  # [K, V*V]
-        scores = torch.stack([flat_A.index_select(1, last * V + tok[:, t]) for t in range(tok.shape[1])], -1)
+        T = tok.shape[1]
+        if lookup_by_product(tok):
+            rows = _rows_by_product(V)
+            A_last = rows(A, last)  # [K, N, V]: the query token's row of A
+            scores = torch.stack([(A_last * _one_hot(tok[:, t], V, A.dtype)).sum(-1) for t in range(T)], -1)
+        else:
+            rows, flat_A = _rows_by_index, A.flatten(1)  # [K, V*V]
+            scores = torch.stack([flat_A.index_select(1, last * V + tok[:, t]) for t in range(T)], -1)
         alpha = scores.softmax(-1)  # [K, N, T]
-        pre = in_E.index_select(1, last)  # [K, N, m]
-        out = U_E.index_select(1, last)  # [K, N, C]
-        for t in range(tok.shape[1]):
+        pre = rows(in_E, last)  # [K, N, m]
+        out = rows(U_E, last)  # [K, N, C]
+        for t in range(T):
             w = alpha[:, :, t : t + 1]  # [K, N, 1]
-            pre = pre + w * in_OV.index_select(1, tok[:, t])
-            out = out + w * U_OV.index_select(1, tok[:, t])
+            pre = pre + w * rows(in_OV, tok[:, t])
+            out = out + w * rows(U_OV, tok[:, t])
         return (out + bmm(pre.relu(), U_outT)).transpose(1, 2)  # [K, C, N] (a view)
 
     def forward(self, params: Params, x: torch.Tensor) -> torch.Tensor:
@@ -110,3 +116,28 @@ class ModularTransformer(Model):
         h = h + scores.softmax(-1) @ v @ params["W_O"].T
         h = h + (h @ params["W_in"].T).relu() @ params["W_out"].T
         return h[:, -1] @ params["W_U"].T
+
+
+# Looking rows of a token table up, [K, V, ·] at [N] token ids -> [K, N, ·]. The values are the
+# table's entries either way (a product with a one-hot matrix adds one nonzero term per row), so
+# the forward pass is exact on both; the backward passes differ. On a CPU, index_select's backward
+# (an index_add) is the cheap one. On a GPU, index_add accumulates with atomic adds, whose order
+# follows thread timing, so two runs of the same steps would part in the last bits (measured on an
+# H200: a resumed transformer run differed from its uninterrupted twin); a product's backward is a
+# GEMM, the same bits every time. tests/unit/test_exactness.py holds resume == uninterrupted on
+# CUDA, and test_trajectory.py holds both paths to the textbook forward.
+def lookup_by_product(tok: torch.Tensor) -> bool:
+    return tok.is_cuda
+
+
+def _rows_by_index(table: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return table.index_select(1, idx)
+
+
+def _one_hot(idx: torch.Tensor, V: int, dtype: torch.dtype) -> torch.Tensor:
+    return torch.nn.functional.one_hot(idx, V).to(dtype)  # [N, V]
+
+
+def _rows_by_product(V: int):
+    return lambda table, idx: torch.matmul(_one_hot(idx, V, table.dtype), table)  # [N, V] @ [K, V, ·]
+
