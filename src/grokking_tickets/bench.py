@@ -207,8 +207,10 @@ def k_curve_figure(r: dict, path: str | Path) -> None:
 
 def format_table(r: dict) -> str:
     lines = [
-        f"machine: {r['machine'].get('device', 'cpu')}, {r['machine']['threads']} threads, torch {r['machine']['torch']}, "
-        f"float32 GEMM {r['machine']['matmul_gflops']} GFLOP/s",
+        (
+            f"machine: {r['machine'].get('device', 'cpu')}, {r['machine']['threads']} threads, "
+            f"torch {r['machine']['torch']}, float32 GEMM {r['machine']['matmul_gflops']} GFLOP/s"
+        ),
     ]
     for name in (k for k in r if k != "machine"):
         m = r[name]
@@ -219,6 +221,8 @@ def format_table(r: dict) -> str:
         ]
         for k, v in m["population_model_steps_per_s"].items():
             lines.append(f"{'population K=' + k:<28}{v:>14.1f}{v / m['reference_steps_per_s']:>13.1f}x")
+        for k in m.get("out_of_memory_at", []):  # JSON written before the field existed has none
+            lines.append(f"{'population K=' + str(k):<28}{'out of memory':>14}")
         lines.append(
             f"{name}.speedup_vs_reference = {m['speedup_vs_reference']}x (K={m['best_K']}); "
             f"{m['flops_per_model_step'] / 1e6:.0f} MFLOP per model-step, {m['flop_share_of_matmul_peak']:.1%} of the GEMM peak"

@@ -23,3 +23,27 @@ def test_bench_refuses_a_figure_that_is_not_a_png(tmp_path, capsys):
     assert cli.main(["bench", "--figure", str(tmp_path / "k.pdf")]) == 2
     err = capsys.readouterr().err
     assert "--figure must name a .png file" in err and "Traceback" not in err
+
+
+def test_bench_refuses_an_unknown_model(capsys):
+    assert cli.main(["bench", "--models", "mlp,resnet"]) == 2
+    err = capsys.readouterr().err
+    assert "--models: unknown resnet; valid: mlp, transformer, mnist" in err and "Traceback" not in err
+
+
+def test_a_population_that_does_not_fit_ends_the_curve(monkeypatch):
+    """K = 4 runs out of device memory: it is listed as such, and the best K is chosen among the rest."""
+    import torch
+
+    from grokking_tickets import bench
+
+    def fake(cfg, K, steps, device):
+        if K == 4:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return 100.0 * K
+
+    monkeypatch.setattr(bench, "population_steps_per_s", fake)
+    monkeypatch.setattr(bench, "reference_steps_per_s", lambda cfg, steps, device="cpu": 50.0)
+    r = bench.bench_model("mlp", True, (1, 2, 4), gflops=100.0)
+    assert r["population_model_steps_per_s"] == {"1": 100.0, "2": 200.0}
+    assert r["out_of_memory_at"] == [4] and r["best_K"] == 2 and r["speedup_vs_reference"] == 4.0
