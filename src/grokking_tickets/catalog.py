@@ -9,6 +9,7 @@ from importlib import resources
 from .config import preset_names
 from .executors import EXECUTORS
 from .experiments import EXPERIMENTS
+from .experiments.sensitivity import VARIANTS
 from .models import MODELS
 from .pruning import SCORERS
 from .tasks import TASKS
@@ -44,6 +45,7 @@ def catalog() -> dict[str, dict[str, str]]:
         "models (model.name)": {n: _summary(m) for n, m in MODELS.items()},
         "pruning methods (pai arms, ticket masks)": {n: _summary(s) for n, s in SCORERS.items()},
         "experiments (run NAME)": {n: e.description for n, e in EXPERIMENTS.items()},
+        "sensitivity variants (sensitivity --variants)": {n: v.about for n, v in VARIANTS.items()},
         "executors (--executor)": {n: _summary(e) for n, e in EXECUTORS.items()},
         "presets (--preset)": {n: _preset_summary(n) for n in preset_names()},
     }

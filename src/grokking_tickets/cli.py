@@ -84,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(p, "runs/experiments")
     _executor_args(p)
 
+    p = sub.add_parser("sensitivity", help="each claim judged again under protocol variants and new settings: robust, fragile or fails")
+    p.add_argument("--scale", default="paper", help="paper or quick (default: paper)")
+    p.add_argument("--experiments", default="tickets,norm-control,pai", metavar="E,E,...",
+                   help="the experiments judged as run and re-judged (default: tickets,norm-control,pai)")
+    p.add_argument("--variants", metavar="V,V,...", help="the variants (default: all; `grokking-tickets list` names them)")
+    p.add_argument("--trained-experiments", default="tickets", metavar="E,E,...",
+                   help="what a variant with runs of its own (a prime, an op, a split) trains (default: tickets)")
+    p.add_argument("--no-train", action="store_true", help="train no variant: those whose runs are missing stay 'not run'")
+    _config_args(p, "runs/sensitivity")
+
     p = sub.add_parser("reproduce", help="every experiment for the three configurations, analyses and the report")
     p.add_argument("--scale", default="quick", help="quick (minutes-to-an-hour on a CPU) or paper (default: quick)")
     p.add_argument("--out", default="runs/reproduce", help="output folder (default: runs/reproduce)")
@@ -166,6 +176,27 @@ def cmd_run(args: argparse.Namespace) -> None:
     for c in result.claims:
         print(f"{c['id']}: {verdict_text(c)}")
     print(f"wrote {result.figure} and {Path(args.out) / 'claims.json'}")
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> None:
+    from .experiments import EXPERIMENTS
+    from .experiments.run import scaled
+    from .experiments.sensitivity import VARIANTS, grid_table, sensitivity
+    from .runner import resolve_device
+
+    split = lambda text: tuple(x.strip() for x in text.split(",") if x.strip())
+    experiments, trained = split(args.experiments), split(args.trained_experiments)
+    variants = split(args.variants) if args.variants else None
+    for name in (*experiments, *trained):
+        EXPERIMENTS[name]  # an unknown name lists the valid ones
+    for name in variants or ():
+        VARIANTS[name]
+    device = resolve_device(args.device)
+    cfg = scaled(_resolve(args), args.scale, args.seeds is not None)
+    result = sensitivity(cfg, args.scale, args.out, device, experiments, variants, not args.no_train, trained,
+                         not args.no_progress)  # fmt: skip
+    print(grid_table(result).to_string(index=False))
+    print(f"wrote {Path(args.out) / 'sensitivity.json'}")
 
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
@@ -282,7 +313,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"train": cmd_train, "run": cmd_run, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list, "data": cmd_data}[args.command](args)
+        {"train": cmd_train, "run": cmd_run, "sensitivity": cmd_sensitivity, "reproduce": cmd_reproduce, "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list, "data": cmd_data}[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)
         return 2

@@ -27,10 +27,22 @@ def write_tables(store: Store, threshold: float) -> pd.DataFrame:
 
 
 def _write_tables(store: Store, threshold: float) -> pd.DataFrame:
+    summary, metrics = build_tables(store, threshold)
+    atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    if metrics is not None:
+        atomic_write(store.root / "metrics.parquet", lambda tmp: metrics.to_parquet(tmp, index=False))
+    return summary
+
+
+def build_tables(
+    store: Store, threshold: float, experiments: set[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(summary, metrics) of every finished run registered (under ``experiments`` only, if
+    given), in memory: what write_tables writes, and what a re-judging reads without writing."""
     rows, frames, seen = [], [], set()
     for m in store.members():
         rid = m["run_id"]
-        if not store.is_done(rid):
+        if not store.is_done(rid) or (experiments is not None and m["experiment"] not in experiments):
             continue
         done = json.loads((store.run_dir(rid) / "done.json").read_text())
         met = store.run_metrics(rid)
@@ -49,10 +61,8 @@ def _write_tables(store: Store, threshold: float) -> pd.DataFrame:
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for col in ("t_mem", "t_gen"):
         summary[col] = summary[col].astype("Int64")
-    atomic_write(store.root / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
-    if frames:
-        metrics = pd.concat(frames, ignore_index=True)
-        cols = ["run_id", "seed", "step", *METRICS, "density"]
-        # runs of older versions lack later columns (the per-matrix norms): NaN there
-        atomic_write(store.root / "metrics.parquet", lambda tmp: metrics.reindex(columns=cols).to_parquet(tmp, index=False))
-    return summary
+    if not frames:
+        return summary, None
+    cols = ["run_id", "seed", "step", *METRICS, "density"]
+    # runs of older versions lack later columns (the per-matrix norms): NaN there
+    return summary, pd.concat(frames, ignore_index=True).reindex(columns=cols)

@@ -109,9 +109,7 @@ class Context:
                 self._train([c[level] for c in chains if len(c) > level])
             specs = {a.name: [a.spec(self, s, by_name) for s in seeds] for a in stage}
             self._train([s for v in specs.values() for s in v])
-            self.store.register(
-                self.experiment, [{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v]
-            )
+            self._register([{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v])
             out.update(specs)
         return out
 
@@ -135,6 +133,10 @@ class Context:
     def _train(self, specs: list[RunSpec]) -> None:
         """The one call into the runner."""
         self.model_steps += train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor)
+
+    def _register(self, rows: list[dict[str, Any]]) -> None:
+        """The one call that files runs under this experiment in the store."""
+        self.store.register(self.experiment, rows)
 
     def _write_tables(self) -> pd.DataFrame:
         """The one call that rebuilds summary.csv and metrics.parquet."""

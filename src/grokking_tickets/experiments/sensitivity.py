@@ -1,0 +1,233 @@
+"""How sensitive each claim is to the choices behind it (issue 11, item 5): every claim of a
+configuration judged again under protocol variants and under training settings the paper never
+tried, as a claims x variants grid that ends each claim as robust, fragile or fails.
+
+Two kinds of variant:
+
+* **Re-judged** (cost nothing): the same runs, judged at another ``train.threshold`` (90%, 99%),
+  or a variant the claim's own row already reports (C7: the authors' per-matrix norm definition;
+  the norms averaged only after every arm has generalized). :class:`JudgeContext` trains
+  nothing and writes nothing: a run that is not in the store makes the cell "not run".
+* **Trained**: the MLP on primes 59, 97 and 113, on the ops sub and x^2+xy+y^2, and with each
+  run's own train/test split (``task.split = "seed"``, the authors' code). Their runs live in
+  the same store, filed under ``EXPERIMENT~VARIANT`` and judged under the label ``VARIANT``, so
+  they never mix with the configuration's own experiments and their claim rows (C1@p97) stay
+  out of claims.json: they are in ``sensitivity.json`` only.
+
+Classification. At 3 seeds against 3, no one-sided rank test can reach p < 0.05 (the floor is
+exactly 0.05), so a grid of "holds" would say nothing. A claim is therefore classified by the
+direction its rule states, and the grid keeps the verdict of each cell (a cell "holds" only where
+its test is significant too): **robust** where the direction is met in every variant that could
+judge it (two or more), **fails** where it is met in none, **fragile** otherwise, with the
+variants where it is met. A cell "not run" (the variant lacks runs, or the claim is not one of
+its experiment's) does not count either way.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..analysis.claims import verdict_of
+from ..analysis.tables import build_tables
+from ..config import Config, apply_overrides
+from ..registry import Registry
+from ..spec import RunSpec
+from ..store import Store, write_json
+from .base import EXPERIMENTS, Context, experiment_label
+from .run import run_experiment
+
+
+class NotInStore(Exception):
+    """Raised by :class:`JudgeContext` where judging would need a run the store does not hold."""
+
+
+@dataclass
+class JudgeContext(Context):
+    """A Context that judges what a store holds and changes nothing: it trains nothing (a
+    missing run raises :class:`NotInStore`), files nothing, and builds its tables in memory.
+    ``claim_label`` replaces the configuration's label in the claim ids it makes (C1@p97)."""
+
+    claim_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.claim_label if self.claim_label is not None else super().label
+
+    def _train(self, specs: list[RunSpec]) -> None:
+        missing = [s for s in specs if not self.store.is_done(s.run_id)]
+        if missing:
+            raise NotInStore(f"{len(missing)} run(s) not in the store")
+
+    def _register(self, rows: list[dict[str, Any]]) -> None:
+        pass
+
+    def results(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        summary, metrics = build_tables(self.store, self.cfg.train.threshold, {self.experiment})
+        if metrics is None:
+            raise NotInStore(f"no finished run is filed under {self.experiment}")
+        return summary, metrics.merge(summary[["run_id", "arm"]], on="run_id")
+
+
+@dataclass
+class TrainContext(JudgeContext):
+    """Trains what is missing and files it under its own experiment name (``tickets~p97``)."""
+
+    def _train(self, specs: list[RunSpec]) -> None:
+        Context._train(self, specs)
+
+    def _register(self, rows: list[dict[str, Any]]) -> None:
+        Context._register(self, rows)
+
+
+# -- variants -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # the grid's column, and the label of its claim ids
+    about: str  # one line for the report
+    overrides: tuple[str, ...] = ()  # --set overrides of the configuration
+    trained: bool = False  # needs runs of its own (else: the configuration's runs, re-judged)
+    # a claim row's measured field that holds this variant's direction (C7's definitions); such a
+    # variant judges nothing itself
+    field: dict[str, str] = field(default_factory=dict)
+
+
+VARIANTS: Registry[Variant] = Registry("variant")
+for _v in (
+    Variant("t90", "t_mem / t_gen at 90% accuracy instead of 95%", ("train.threshold=0.9",)),
+    Variant("t99", "t_mem / t_gen at 99% accuracy (Fig. 1 calls the ticket generalized near 100%)",
+            ("train.threshold=0.99",)),
+    Variant("authors-norms", "C7 with the authors' norms: the mean over matrices of each matrix's L1 / Frobenius norm",
+            field={"C7": "direction holds in the authors' definition"}),
+    Variant("c7-late", "C7 with the norms averaged only after every run has generalized",
+            field={"C7": "direction holds after every run's t_gen"}),
+    Variant("p59", "the MLP on p = 59", ("task.p=59",), trained=True),
+    Variant("p97", "the MLP on p = 97", ("task.p=97",), trained=True),
+    Variant("p113", "the MLP on p = 113", ("task.p=113",), trained=True),
+    Variant("sub", "the MLP on (a - b) mod p", ("task.op=sub",), trained=True),
+    Variant("x2xyy2", "the MLP on (a^2 + ab + b^2) mod p", ("task.op=x2xyy2",), trained=True),
+    Variant("split-seed", "each run's own train/test split, drawn by its seed (the authors' code)",
+            ("task.split=seed",), trained=True),
+):  # fmt: skip
+    VARIANTS.register(_v)
+
+AS_RUN = "as run"
+# what the trained variants run by default: C1 is the claim every configuration makes; more
+# experiments per variant cost proportionally more (README: Sensitivity)
+TRAINED_EXPERIMENTS = ("tickets",)
+
+
+def _base_id(cid: str) -> str:
+    return cid.partition("@")[0]
+
+
+DIRECTION_MET = "direction met"  # a cell read off a claim's row, which states a direction and no test
+
+
+def _direction(verdict: str) -> bool | None:
+    return {"holds": True, "not significant": True, DIRECTION_MET: True, "does not hold": False}.get(verdict)
+
+
+def classify(cells: dict[str, str]) -> tuple[str, list[str]]:
+    """(robust | fragile | fails | undetermined, the variants where the direction is met) of one
+    claim's {variant: verdict} (see the module docstring)."""
+    judged = {v: d for v, d in ((v, _direction(c)) for v, c in cells.items()) if d is not None}
+    met = [v for v, d in judged.items() if d]
+    if len(judged) < 2:
+        return "undetermined", met
+    return ("robust" if len(met) == len(judged) else "fails" if not met else "fragile"), met
+
+
+def _claims_of(ctx: JudgeContext, name: str) -> list[dict[str, Any]]:
+    experiment = EXPERIMENTS[name]
+    trained = experiment.train(ctx)
+    summary, metrics = ctx.results()
+    return experiment.judge(ctx, summary, metrics, trained)
+
+
+def sensitivity(
+    cfg: Config,
+    scale: str,
+    out: str | Path,
+    device,
+    experiments: tuple[str, ...],
+    variants: tuple[str, ...] | None = None,
+    train: bool = True,
+    trained_experiments: tuple[str, ...] = TRAINED_EXPERIMENTS,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Judge ``experiments`` of ``cfg`` as run (training what is missing), then under every
+    variant; returns (and writes to OUT/sensitivity.json) the grid. ``train=False`` trains no
+    variant: those whose runs are missing stay "not run"."""
+    names = variants if variants is not None else tuple(VARIANTS.names())
+    chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
+    store = Store(out)
+    cells: dict[str, dict[str, str]] = {}  # base claim id -> variant -> verdict
+
+    def put(column: str, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            cells.setdefault(_base_id(row["id"]), {})[column] = verdict_of(row)
+
+    base_rows = []
+    for name in experiments:
+        if progress:
+            print(f"sensitivity: {name} as run", file=sys.stderr, flush=True)
+        base_rows += run_experiment(name, cfg, scale, out, device, progress).claims
+    put(AS_RUN, base_rows)
+    for v in chosen:
+        if v.field:  # read off the rows as run
+            for row in base_rows:
+                key = v.field.get(_base_id(row["id"]))
+                if key is not None and isinstance(row.get("measured"), dict) and key in row["measured"]:
+                    met = row["measured"][key]  # a direction only: these variants have no test
+                    cells[_base_id(row["id"])][v.name] = DIRECTION_MET if met else "does not hold"
+            continue
+        vcfg = apply_overrides(cfg, list(v.overrides))
+        for name in trained_experiments if v.trained else experiments:
+            if progress:
+                print(f"sensitivity: {name} under {v.name}", file=sys.stderr, flush=True)
+            EXPERIMENTS[name].check(vcfg)
+            filed = f"{experiment_label(name, vcfg)}~{v.name}" if v.trained else experiment_label(name, cfg)
+            kind = TrainContext if (v.trained and train) else JudgeContext
+            ctx = kind(vcfg, store, device, filed, scale, progress, claim_label=v.name)
+            try:
+                put(v.name, _claims_of(ctx, name))
+            except NotInStore:
+                for defn in EXPERIMENTS[name].claims:
+                    cells.setdefault(defn.id, {}).setdefault(v.name, "not run")
+    columns = [AS_RUN, *[v.name for v in chosen]]
+    grid = []
+    for cid in sorted(cells, key=lambda c: (len(c), c)):
+        row = {v: cells[cid].get(v, "not run") for v in columns}
+        if all(c == "not run" for c in row.values()):
+            continue  # a claim none of these experiments judges here (C2 on the MLP)
+        verdict, met = classify(row)
+        grid.append({"claim": cid, **row, "classification": verdict, "direction met in": met})
+    result = {
+        "variants": {AS_RUN: f"the configuration as run (threshold {cfg.train.threshold:g})",
+                     **{v.name: v.about for v in chosen}},
+        "experiments": list(experiments),
+        "trained_experiments": list(trained_experiments),
+        "grid": grid,
+    }  # fmt: skip
+    write_json(Path(out) / "sensitivity.json", result)
+    return result
+
+
+def grid_table(result: dict[str, Any]) -> pd.DataFrame:
+    """The grid as a table: one row per claim, a short verdict per variant, the classification."""
+    short = {"holds": "holds", "not significant": "n.s.", DIRECTION_MET: "dir.", "does not hold": "no", "not run": "–"}
+    rows = []
+    for r in result["grid"]:
+        row = {"claim": r["claim"], **{v: short.get(r[v], r[v]) for v in result["variants"]}}
+        row["classification"] = r["classification"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+

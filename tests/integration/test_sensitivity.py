@@ -1,0 +1,69 @@
+"""`sensitivity`: claims re-judged under protocol variants (nothing trained, nothing written) and
+under settings with runs of their own (filed apart from the configuration's experiments)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from test_experiments import TINY
+
+from grokking_tickets import cli
+from grokking_tickets.analysis.tables import build_tables
+from grokking_tickets.config import from_dict
+from grokking_tickets.experiments.sensitivity import classify, sensitivity
+from grokking_tickets.store import Store
+
+
+@pytest.mark.parametrize(
+    "cells, expected",
+    [
+        ({"as run": "holds", "t99": "not significant", "p97": "not run"}, ("robust", ["as run", "t99"])),
+        ({"as run": "not significant", "t99": "does not hold"}, ("fragile", ["as run"])),
+        ({"as run": "does not hold", "t99": "does not hold", "p97": "not run"}, ("fails", [])),
+        ({"as run": "direction met", "t99": "not run"}, ("undetermined", ["as run"])),
+    ],
+)
+def test_classification_counts_the_direction_in_every_judged_variant(cells, expected):
+    assert classify(cells) == expected
+
+
+def test_rejudged_variants_change_nothing_and_trained_ones_are_filed_apart(tmp_path):
+    cfg = from_dict(TINY)
+    out = tmp_path / "s"
+    r = sensitivity(cfg, "quick", out, torch.device("cpu"), ("tickets",), ("t99", "p59"), progress=False)
+    store = Store(out)
+    # what the configuration's own tables and claims say is what `run tickets` wrote, at its threshold
+    summary = build_tables(store, cfg.train.threshold)[0]
+    assert sorted(summary.experiment.unique()) == ["tickets", "tickets~p59"]
+    on_disk = (out / "summary.csv").read_text()
+    assert "tickets~p59" not in on_disk  # the variant's runs never enter summary.csv
+    claims = json.loads((out / "claims.json").read_text())
+    assert [c["id"] for c in claims] == ["C1"]  # C1@p59 and C1@t99 stay in sensitivity.json
+    row = {g["claim"]: g for g in r["grid"]}["C1"]
+    assert set(row) >= {"as run", "t99", "p59", "classification"}
+    assert row["p59"] != "not run" and row["t99"] != "not run"
+    # the 99% judgement is the as-run one at 99%: t_gen at 99% is never earlier than at 95%
+    t95 = build_tables(store, 0.95, {"tickets"})[0].set_index(["arm", "seed"]).t_gen
+    t99 = build_tables(store, 0.99, {"tickets"})[0].set_index(["arm", "seed"]).t_gen
+    assert ((t99.isna()) | (t95.notna() & (t99 >= t95))).all()
+    assert json.loads((out / "sensitivity.json").read_text())["grid"] == r["grid"]
+
+
+def test_a_variant_without_runs_is_not_run_when_training_is_off(tmp_path, capsys):
+    args = ["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "p59", "--no-train",
+            "--set", "task.p=13", "--set", "train.steps=300", "--set", "train.eval_every=50",
+            "--set", "train.checkpoint_every=100", "--set", "ticket.step=300", "--set", "model.d_emb=24",
+            "--set", "model.d_hidden=12", "--seeds", "0", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert cli.main(args) == 0
+    grid = json.loads((tmp_path / "sensitivity.json").read_text())["grid"]
+    assert grid[0]["claim"] == "C1" and grid[0]["p59"] == "not run"
+    assert not (tmp_path / "experiments" / "tickets~p59.json").exists()
+
+
+def test_an_unknown_variant_is_refused_before_anything_trains(tmp_path, capsys):
+    assert cli.main(["sensitivity", "--variants", "p7", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown variant 'p7'" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
