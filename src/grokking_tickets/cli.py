@@ -230,8 +230,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_bench(args: argparse.Namespace) -> None:
     from .bench import PRESETS as BENCH_MODELS
     from .bench import format_table, k_curve_figure, run_bench
-    from .tasks.mnist_data import check_mnist_source
     from .runner import resolve_device
+    from .tasks.mnist_data import check_mnist_source
 
     device = resolve_device(args.device)  # a clear error for an unknown device or a missing GPU
     try:
