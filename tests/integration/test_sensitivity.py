@@ -67,3 +67,14 @@ def test_an_unknown_variant_is_refused_before_anything_trains(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown variant 'p7'" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_report_shows_the_grid(tmp_path):
+    from grokking_tickets.report.rebuild import rebuild
+
+    cfg = from_dict(TINY)
+    sensitivity(cfg, "quick", tmp_path, torch.device("cpu"), ("tickets",), ("t90", "t99"), progress=False)
+    md, _ = rebuild(tmp_path)
+    text = md.read_text()
+    assert "Sensitivity of the claims" in text and "t99: t_mem / t_gen at 99% accuracy" in text
+    assert "classification" in text

@@ -56,10 +56,30 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     if notes:
         sections.append({"title": "Dead neurons", "figure": None, "notes": notes, "text": ""})
     sections += extra
+    if (out / "sensitivity.json").exists():
+        sections.append(sensitivity_section(json.loads((out / "sensitivity.json").read_text())))
     paths = write_reports(out, claims, sections, {"rebuilt from": str(out)}, None)
     if assets:
         write_assets(out, Path(assets), claims)
     return paths
+
+
+def sensitivity_section(result: dict) -> dict:
+    """The claims x variants grid of `grokking-tickets sensitivity`, with what each variant is."""
+    from ..experiments.sensitivity import grid_table
+
+    about = (
+        "Each claim judged as run and again under each variant (holds; n.s.: direction met, not "
+        "significant; dir.: a direction read off the claim's row, no test; no; –: not run). A claim "
+        "is robust where its direction is met in every variant that judged it, fails where in none, "
+        "fragile otherwise. Variants: "
+        + "; ".join(f"{name}: {text}" for name, text in result["variants"].items())
+        + ". Trained variants ran: " + ", ".join(result["trained_experiments"]) + "."
+    )
+    fragile = {r["claim"]: r["direction met in"] for r in result["grid"] if r["classification"] == "fragile"}
+    notes = {f"{cid} is fragile: its direction is met only in": ", ".join(met) for cid, met in fragile.items()}
+    return {"title": "Sensitivity of the claims", "about": about, "figure": None, "notes": notes or None,
+            "text": grid_table(result).to_string(index=False)}  # fmt: skip
 
 
 _DETAIL = ("rule", "n", "p", "ci95", "effect", "statistics", "per-seed t_gen", "per-seed step-averaged norm", "per seed",
