@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", metavar="V,V,...", help="the variants (default: all; `grokking-tickets list` names them)")
     p.add_argument("--trained-experiments", default="tickets", metavar="E,E,...",
                    help="what a variant with runs of its own (a prime, an op, a split) trains (default: tickets)")
-    p.add_argument("--no-train", action="store_true", help="train no variant: those whose runs are missing stay 'not run'")
+    p.add_argument("--no-train", action="store_true", help="train nothing: judge what the store holds ('not run' where runs are missing)")
     _config_args(p, "runs/sensitivity")
 
     p = sub.add_parser("reproduce", help="every experiment for the three configurations, analyses and the report")

@@ -51,15 +51,19 @@ def test_rejudged_variants_change_nothing_and_trained_ones_are_filed_apart(tmp_p
     assert json.loads((out / "sensitivity.json").read_text())["grid"] == r["grid"]
 
 
-def test_a_variant_without_runs_is_not_run_when_training_is_off(tmp_path, capsys):
-    args = ["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "p59", "--no-train",
-            "--set", "task.p=13", "--set", "train.steps=300", "--set", "train.eval_every=50",
+def test_no_train_judges_the_store_as_it_is_and_writes_only_the_grid(tmp_path, capsys):
+    tiny = ["--set", "task.p=13", "--set", "train.steps=300", "--set", "train.eval_every=50",
             "--set", "train.checkpoint_every=100", "--set", "ticket.step=300", "--set", "model.d_emb=24",
             "--set", "model.d_hidden=12", "--seeds", "0", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert cli.main(["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "t90", *tiny]) == 0
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "sensitivity.json"}
+    args = ["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "t99,p59", "--no-train", *tiny]
     assert cli.main(args) == 0
     grid = json.loads((tmp_path / "sensitivity.json").read_text())["grid"]
-    assert grid[0]["claim"] == "C1" and grid[0]["p59"] == "not run"
-    assert not (tmp_path / "experiments" / "tickets~p59.json").exists()
+    assert grid[0]["claim"] == "C1" and grid[0]["as run"] != "not run" and grid[0]["t99"] != "not run"
+    assert grid[0]["p59"] == "not run"  # its runs were never trained
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "sensitivity.json"}
+    assert after == written  # nothing trained, filed or redrawn
 
 
 def test_an_unknown_variant_is_refused_before_anything_trains(tmp_path, capsys):

@@ -163,8 +163,9 @@ def sensitivity(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Judge ``experiments`` of ``cfg`` as run (training what is missing), then under every
-    variant; returns (and writes to OUT/sensitivity.json) the grid. ``train=False`` trains no
-    variant: those whose runs are missing stay "not run"."""
+    variant; returns (and writes to OUT/sensitivity.json) the grid. ``train=False`` trains
+    nothing at all: the configuration is judged from what the store holds, and whatever lacks
+    runs stays "not run"."""
     names = variants if variants is not None else tuple(VARIANTS.names())
     chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
     store = Store(out)
@@ -178,7 +179,13 @@ def sensitivity(
     for name in experiments:
         if progress:
             print(f"sensitivity: {name} as run", file=sys.stderr, flush=True)
-        base_rows += run_experiment(name, cfg, scale, out, device, progress).claims
+        if train:
+            base_rows += run_experiment(name, cfg, scale, out, device, progress).claims
+            continue
+        try:  # --no-train: judged from the store as it is, nothing trained or written
+            base_rows += _claims_of(JudgeContext(cfg, store, device, experiment_label(name, cfg), scale, progress), name)
+        except NotInStore:
+            pass
     put(AS_RUN, base_rows)
     for v in chosen:
         if v.field:  # read off the rows as run
