@@ -21,6 +21,7 @@ from typing import ClassVar, Protocol
 
 import torch
 
+from .arithmetic import apply_from_environment
 from .cohort import CohortJob, InitFn, train_cohort
 from .errors import UserError
 from .progress import progress as progress_bar
@@ -102,5 +103,6 @@ def _ray():
 
 def _cohort_task(spec_dicts, start, root, device, init, threads):
     torch.set_num_threads(threads)  # as the driver, so reductions split the same way
+    apply_from_environment()  # the driver's denormal mode (arithmetic.py)
     train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), device, init)
     return [d["seed"] for d in spec_dicts]

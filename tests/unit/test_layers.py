@@ -21,7 +21,7 @@ PKG = "grokking_tickets"
 # package itself (__init__: __version__ and load(), which reads the tables with pandas),
 # "__main__" the `python -m` entry point.
 LAYERS = [
-    ("", "errors", "files", "progress", "registry"),
+    ("", "arithmetic", "errors", "files", "progress", "registry"),
     ("tasks", "models"),
     ("config",),
     ("spec",),
