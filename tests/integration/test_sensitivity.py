@@ -48,7 +48,9 @@ def test_rejudged_variants_change_nothing_and_trained_ones_are_filed_apart(tmp_p
     t95 = build_tables(store, 0.95, {"tickets"})[0].set_index(["arm", "seed"]).t_gen
     t99 = build_tables(store, 0.99, {"tickets"})[0].set_index(["arm", "seed"]).t_gen
     assert ((t99.isna()) | (t95.notna() & (t99 >= t95))).all()
-    assert json.loads((out / "sensitivity.json").read_text())["grid"] == r["grid"]
+    saved = json.loads((out / "sensitivity.json").read_text())
+    assert saved["grid"] == r["grid"]
+    assert [c["id"] for c in saved["claims"]["p59"]] == ["C1@p59"]  # the numbers behind each cell
 
 
 def test_no_train_judges_the_store_as_it_is_and_writes_only_the_grid(tmp_path, capsys):

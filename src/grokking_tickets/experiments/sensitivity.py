@@ -170,8 +170,10 @@ def sensitivity(
     chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
     store = Store(out)
     cells: dict[str, dict[str, str]] = {}  # base claim id -> variant -> verdict
+    judged: dict[str, list[dict[str, Any]]] = {}  # variant -> its claim rows, numbers and all
 
     def put(column: str, rows: list[dict[str, Any]]) -> None:
+        judged.setdefault(column, []).extend(rows)
         for row in rows:
             cells.setdefault(_base_id(row["id"]), {})[column] = verdict_of(row)
 
@@ -222,6 +224,7 @@ def sensitivity(
         "experiments": list(experiments),
         "trained_experiments": list(trained_experiments),
         "grid": grid,
+        "claims": judged,  # each judged variant's claim rows (C1@p97 ...), with what they measured
     }  # fmt: skip
     write_json(Path(out) / "sensitivity.json", result)
     return result
