@@ -224,8 +224,9 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         executor=executor, max_seeds=args.max_seeds,
     )  # fmt: skip
     md, html = write_reports(Path(args.out), claims, sections, settings, runtime)
+    width = max((len(c["id"]) for c in claims), default=0)
     for c in claims:
-        print(f"{c['id']:<16}{verdict_text(c)}")
+        print(f"{c['id']:<{width}}  {verdict_text(c)}")
     spent = [f"{cfg} {t['minutes']:.1f} min ({t['model_steps']:,} model-steps)" for cfg, t in settings["time"].items() if cfg != "(all)"]
     print(f"{runtime / 60:.1f} min: {'; '.join(spent)}; wrote {md} and {html}")
 
