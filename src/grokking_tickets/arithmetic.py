@@ -36,7 +36,8 @@ def mode() -> str:
 @contextmanager
 def denormals(keep: bool) -> Iterator[None]:
     """Flush float32/float64 denormals to zero on this process's CPU while the block runs,
-    unless ``keep`` or the environment says keep; the setting is left as it was found after."""
+    unless ``keep`` or the environment says keep. After it, flushing is off (PyTorch's default;
+    torch has no getter for the mode) and the environment variable is as it was found."""
     before = os.environ.get(ENV)
     chosen = "keep" if keep else mode()
     os.environ[ENV] = chosen  # what a Ray worker started from here reads

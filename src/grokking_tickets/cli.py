@@ -189,18 +189,13 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> None:
-    from .experiments import EXPERIMENTS
     from .experiments.run import scaled
-    from .experiments.sensitivity import VARIANTS, grid_table, sensitivity
+    from .experiments.sensitivity import grid_table, sensitivity
     from .runner import resolve_device
 
     split = lambda text: tuple(x.strip() for x in text.split(",") if x.strip())
     experiments, trained = split(args.experiments), split(args.trained_experiments)
     variants = split(args.variants) if args.variants else None
-    for name in (*experiments, *trained):
-        EXPERIMENTS[name]  # an unknown name lists the valid ones
-    for name in variants or ():
-        VARIANTS[name]
     device = resolve_device(args.device)
     cfg = scaled(_resolve(args), args.scale, args.seeds is not None)
     result = sensitivity(cfg, args.scale, args.out, device, experiments, variants, not args.no_train, trained,
@@ -331,9 +326,10 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        trains = args.command in ("train", "run", "sensitivity", "reproduce")
-        # first thing, before any parallel operation starts the worker threads (arithmetic.py)
-        with denormals(keep=getattr(args, "keep_denormals", False)) if trains else nullcontext():
+        # the training commands (those with --keep-denormals) set the CPU's denormal mode first
+        # thing, before any parallel operation starts the worker threads (arithmetic.py)
+        trains = hasattr(args, "keep_denormals")
+        with denormals(keep=args.keep_denormals) if trains else nullcontext():
             COMMANDS[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)

@@ -138,19 +138,19 @@ class Context:
         """The one call that files runs under this experiment in the store."""
         self.store.register(self.experiment, rows)
 
-    def _write_tables(self) -> pd.DataFrame:
-        """The one call that rebuilds summary.csv and metrics.parquet."""
-        return write_tables(self.store, self.cfg.train.threshold)
+    def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The one call that rebuilds summary.csv and metrics.parquet; (summary, metrics) of at
+        least this experiment's runs."""
+        summary = write_tables(self.store, self.cfg.train.threshold)
+        return summary, pd.read_parquet(self.store.root / "metrics.parquet")
 
     # -- results --------------------------------------------------------------------------------------
 
     def results(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(summary rows of this experiment, its metrics joined with arm names)."""
-        summary = self._write_tables()
+        summary, metrics = self._tables()
         summary = summary[summary.experiment == self.experiment].reset_index(drop=True)
-        metrics = pd.read_parquet(self.store.root / "metrics.parquet")
-        metrics = metrics.merge(summary[["run_id", "arm"]], on="run_id")
-        return summary, metrics
+        return summary, metrics.merge(summary[["run_id", "arm"]], on="run_id")
 
 
 @dataclass
@@ -253,11 +253,15 @@ class Experiment:
         """One judged claim, its id under this configuration's label."""
         return defn.row(ctx.label, measured, holds, **fields)
 
-    def run(self, ctx: Context) -> ExperimentResult:
+    def judged(self, ctx: Context) -> tuple[list[dict[str, Any]], pd.DataFrame, pd.DataFrame]:
+        """Train, then judge: (claims.json rows, summary, metrics), nothing drawn."""
         self.check(ctx.cfg)
         trained = self.train(ctx)
         summary, metrics = ctx.results()
-        claims = self.judge(ctx, summary, metrics, trained)
+        return self.judge(ctx, summary, metrics, trained), summary, metrics
+
+    def run(self, ctx: Context) -> ExperimentResult:
+        claims, summary, metrics = self.judged(ctx)
         figure = save(self.figure(ctx, summary, metrics), ctx.store.root, ctx.experiment)
         return ExperimentResult(claims, figure, notes=self.notes(ctx, summary))
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.claims import verdict_of
+from ..analysis.claims import claim_key, verdict_of
 from ..analysis.tables import build_tables
 from ..config import Config, apply_overrides
 from ..registry import Registry
@@ -66,11 +66,11 @@ class JudgeContext(Context):
     def _register(self, rows: list[dict[str, Any]]) -> None:
         pass
 
-    def results(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         summary, metrics = build_tables(self.store, self.cfg.train.threshold, {self.experiment})
         if metrics is None:
             raise NotInStore(f"no finished run is filed under {self.experiment}")
-        return summary, metrics.merge(summary[["run_id", "arm"]], on="run_id")
+        return summary, metrics
 
 
 @dataclass
@@ -144,13 +144,6 @@ def classify(cells: dict[str, str]) -> tuple[str, list[str]]:
     return ("robust" if len(met) == len(judged) else "fails" if not met else "fragile"), met
 
 
-def _claims_of(ctx: JudgeContext, name: str) -> list[dict[str, Any]]:
-    experiment = EXPERIMENTS[name]
-    trained = experiment.train(ctx)
-    summary, metrics = ctx.results()
-    return experiment.judge(ctx, summary, metrics, trained)
-
-
 def sensitivity(
     cfg: Config,
     scale: str,
@@ -168,6 +161,13 @@ def sensitivity(
     runs stays "not run"."""
     names = variants if variants is not None else tuple(VARIANTS.names())
     chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
+    # every configuration checked against every experiment it runs, before anything trains
+    vcfgs = {v.name: apply_overrides(cfg, list(v.overrides)) for v in chosen if not v.field}
+    for v in chosen:
+        for name in (trained_experiments if v.trained else experiments) if not v.field else ():
+            EXPERIMENTS[name].check(vcfgs[v.name])
+    for name in experiments:
+        EXPERIMENTS[name].check(cfg)
     store = Store(out)
     cells: dict[str, dict[str, str]] = {}  # base claim id -> variant -> verdict
     judged: dict[str, list[dict[str, Any]]] = {}  # variant -> its claim rows, numbers and all
@@ -185,7 +185,7 @@ def sensitivity(
             base_rows += run_experiment(name, cfg, scale, out, device, progress).claims
             continue
         try:  # --no-train: judged from the store as it is, nothing trained or written
-            base_rows += _claims_of(JudgeContext(cfg, store, device, experiment_label(name, cfg), scale, progress), name)
+            base_rows += EXPERIMENTS[name].judged(JudgeContext(cfg, store, device, experiment_label(name, cfg), scale, progress))[0]
         except NotInStore:
             pass
     put(AS_RUN, base_rows)
@@ -197,22 +197,21 @@ def sensitivity(
                     met = row["measured"][key]  # a direction only: these variants have no test
                     cells[_base_id(row["id"])][v.name] = DIRECTION_MET if met else "does not hold"
             continue
-        vcfg = apply_overrides(cfg, list(v.overrides))
+        vcfg = vcfgs[v.name]
         for name in trained_experiments if v.trained else experiments:
             if progress:
                 print(f"sensitivity: {name} under {v.name}", file=sys.stderr, flush=True)
-            EXPERIMENTS[name].check(vcfg)
             filed = f"{experiment_label(name, vcfg)}~{v.name}" if v.trained else experiment_label(name, cfg)
             kind = TrainContext if (v.trained and train) else JudgeContext
             ctx = kind(vcfg, store, device, filed, scale, progress, claim_label=v.name)
             try:
-                put(v.name, _claims_of(ctx, name))
+                put(v.name, EXPERIMENTS[name].judged(ctx)[0])
             except NotInStore:
                 for defn in EXPERIMENTS[name].claims:
                     cells.setdefault(defn.id, {}).setdefault(v.name, "not run")
     columns = [AS_RUN, *[v.name for v in chosen]]
     grid = []
-    for cid in sorted(cells, key=lambda c: (len(c), c)):
+    for cid in sorted(cells, key=claim_key):
         row = {v: cells[cid].get(v, "not run") for v in columns}
         if all(c == "not run" for c in row.values()):
             continue  # a claim none of these experiments judges here (C2 on the MLP)

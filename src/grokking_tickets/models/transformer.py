@@ -140,4 +140,3 @@ def _one_hot(idx: torch.Tensor, V: int, dtype: torch.dtype) -> torch.Tensor:
 
 def _rows_by_product(V: int):
     return lambda table, idx: torch.matmul(_one_hot(idx, V, table.dtype), table)  # [N, V] @ [K, V, ·]
-
