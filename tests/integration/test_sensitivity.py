@@ -68,6 +68,16 @@ def test_no_train_judges_the_store_as_it_is_and_writes_only_the_grid(tmp_path, c
     assert after == written  # nothing trained, filed or redrawn
 
 
+def test_a_variant_that_changes_nothing_is_left_out_of_the_grid(tmp_path):
+    # t95 on a configuration judged at 95% would repeat "as run" and count twice; at 85% it is a column
+    at95 = from_dict({**TINY, "train": {**TINY.get("train", {}), "threshold": 0.95}})
+    r = sensitivity(at95, "quick", tmp_path / "a", torch.device("cpu"), ("tickets",), ("t85", "t95"), train=False, progress=False)
+    assert list(r["variants"]) == ["as run", "t85"]
+    at85 = from_dict({"train": {"threshold": 0.85}}, at95)
+    r = sensitivity(at85, "quick", tmp_path / "b", torch.device("cpu"), ("tickets",), ("t85", "t95"), train=False, progress=False)
+    assert list(r["variants"]) == ["as run", "t95"]
+
+
 def test_an_unknown_variant_is_refused_before_anything_trains(tmp_path, capsys):
     assert cli.main(["sensitivity", "--variants", "p7", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

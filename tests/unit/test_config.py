@@ -13,6 +13,13 @@ def test_preset_matches_the_papers_settings():
     assert (cfg.train.steps, cfg.ticket.rate, cfg.ticket.step) == (30000, 0.6, 30000)
 
 
+def test_transformer_preset_trains_all_ordered_pairs():
+    # the paper text's 4,489 pairs (README: the transformer's plateau ends there), the authors' width
+    cfg = load_preset("transformer-modadd")
+    assert (cfg.task.p, cfg.task.pairs, cfg.task.train_frac) == (67, "all", 0.4)
+    assert (cfg.model.d_model, cfg.model.d_mlp, cfg.model.eq_token) == (128, 128, False)
+
+
 def test_overrides_are_typed():
     cfg = apply_overrides(Config(), ["train.steps=500", "optim.lr=2e-3", "task.op=mul", "optim.weight_decay=0"])
     assert cfg.train.steps == 500 and cfg.optim.lr == 2e-3 and cfg.task.op == "mul"

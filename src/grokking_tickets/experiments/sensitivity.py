@@ -100,7 +100,11 @@ class Variant:
 
 VARIANTS: Registry[Variant] = Registry("variant")
 for _v in (
-    Variant("t90", "t_mem / t_gen at 90% accuracy instead of 95%", ("train.threshold=0.9",)),
+    # thresholds: MNIST's configuration is judged at 85%, the others at 95%; a variant whose
+    # threshold is the configuration's own is left out of its grid (it would repeat "as run")
+    Variant("t85", "t_mem / t_gen at 85% accuracy", ("train.threshold=0.85",)),
+    Variant("t90", "t_mem / t_gen at 90% accuracy", ("train.threshold=0.9",)),
+    Variant("t95", "t_mem / t_gen at 95% accuracy", ("train.threshold=0.95",)),
     Variant("t99", "t_mem / t_gen at 99% accuracy (Fig. 1 calls the ticket generalized near 100%)",
             ("train.threshold=0.99",)),
     Variant("authors-norms", "C7 with the authors' norms: the mean over matrices of each matrix's L1 / Frobenius norm",
@@ -163,6 +167,9 @@ def sensitivity(
     chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
     # every configuration checked against every experiment it runs, before anything trains
     vcfgs = {v.name: apply_overrides(cfg, list(v.overrides)) for v in chosen if not v.field}
+    # a variant that changes nothing here (t95 where the threshold is already 95%) would only
+    # repeat the "as run" column and count it twice in the classification: it is left out
+    chosen = [v for v in chosen if v.field or vcfgs[v.name] != cfg]
     for v in chosen:
         for name in (trained_experiments if v.trained else experiments) if not v.field else ():
             EXPERIMENTS[name].check(vcfgs[v.name])
