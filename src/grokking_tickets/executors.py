@@ -31,6 +31,8 @@ from .store import Store
 
 
 class Executor(Protocol):
+    max_members: int | None  # the most runs one cohort job holds (None: runner.default_max_members)
+
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         """Train every job into ``store``; return when all are trained."""
 
@@ -41,6 +43,7 @@ class LocalExecutor:
 
     name: ClassVar[str] = "local"
     address: None = None  # no cluster to join (every executor is built from --ray-address)
+    max_members: int | None = None
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         for job in jobs:
@@ -53,6 +56,7 @@ class RayExecutor:
 
     name: ClassVar[str] = "ray"
     address: str | None = None
+    max_members: int | None = None
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         if not jobs:
@@ -79,18 +83,21 @@ class RayExecutor:
 
 
 # name -> executor class, built from `--ray-address` (read by the executors that join a cluster)
-EXECUTORS: Registry[Callable[[str | None], Executor]] = Registry("executor")
+# and `--max-members`
+EXECUTORS: Registry[Callable[[str | None, int | None], Executor]] = Registry("executor")
 EXECUTORS.register(LocalExecutor)
 EXECUTORS.register(RayExecutor)
 
 
-def make_executor(name: str, address: str | None = None) -> Executor:
-    """The executor ``--executor NAME --ray-address ADDRESS`` asks for; an unknown name is a
-    UserError that lists the valid ones."""
+def make_executor(name: str, address: str | None = None, max_members: int | None = None) -> Executor:
+    """The executor ``--executor NAME --ray-address ADDRESS --max-members N`` asks for; an
+    unknown name is a UserError that lists the valid ones."""
     executor = EXECUTORS[name]
     if address and executor is LocalExecutor:
         raise UserError("--ray-address is for --executor ray")
-    return executor(address)
+    if max_members is not None and max_members < 1:
+        raise UserError(f"--max-members must be at least 1; got {max_members}")
+    return executor(address, max_members)
 
 
 def _ray():

@@ -9,6 +9,7 @@ An executor (executors.py) trains the jobs, here or on Ray.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections import defaultdict
 from contextlib import ExitStack
@@ -19,6 +20,7 @@ from filelock import Timeout
 from .cohort import CohortJob, InitFn, make_init
 from .errors import UserError
 from .executors import Executor, LocalExecutor
+from .models import MODELS
 from .spec import RunSpec
 from .store import Store
 
@@ -69,7 +71,8 @@ def train_runs(
                 mine.append(s)
             # finished by another process between the first look and the lock?
             todo = [s for s in mine if not store.is_done(s.run_id)]
-            executor.map(cohort_jobs(todo, store, device, max_members), store, device, init, progress)
+            jobs = cohort_jobs(todo, store, device, max_members or executor.max_members)
+            executor.map(jobs, store, device, init, progress)
             model_steps += sum(s.train.steps for s in todo)
         if busy:
             print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",
@@ -83,20 +86,33 @@ def train_runs(
 
 def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_members: int | None) -> list[CohortJob]:
     """``specs`` (unfinished, locked by this process) grouped into jobs: one cohort key, one
-    resume step, at most ``max_members`` runs each."""
-    # A CPU gains nothing past a few dozen members (the working set leaves the caches);
-    # a GPU wants hundreds to fill its cores.
-    max_members = max_members or (1024 if device.type == "cuda" else 64)
+    resume step, at most ``max_members`` runs each (None: :func:`default_max_members`). A
+    group too big for one job is split into jobs of equal size (72 runs at a cap of 16: five
+    jobs of 15, 15, 14, 14 and 14, not four of 16 and one of 8), since a small last job runs
+    each of its members slower. How runs are split changes no number (cohort.py)."""
     todo = {s.run_id: s for s in specs}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
         cohorts[s.cohort_key()].append(s)
     jobs: list[CohortJob] = []
     for group in cohorts.values():
+        cap = max_members or default_max_members(group[0], device)
         by_start: dict[int, list[RunSpec]] = defaultdict(list)
         for s in group:
             state = store.load_state(s.run_id)
             by_start[state[0] if state else 0].append(s)
         for start, members in sorted(by_start.items()):
-            jobs += [CohortJob(members[i : i + max_members], start) for i in range(0, len(members), max_members)]
+            parts = math.ceil(len(members) / cap)
+            q, r = divmod(len(members), parts)  # r jobs of q + 1, then parts - r of q
+            cuts = [0]
+            for i in range(parts):
+                cuts.append(cuts[-1] + q + (i < r))
+            jobs += [CohortJob(members[a:b], start) for a, b in zip(cuts, cuts[1:])]
     return jobs
+
+
+def default_max_members(spec: RunSpec, device: torch.device) -> int:
+    """The most runs one population holds by default: 1,024 on a GPU, which wants hundreds to
+    fill its cores; on a CPU the model's ``cpu_max_members``, where its throughput against K
+    stops rising before the members' working set leaves the caches (models/base.py)."""
+    return 1024 if device.type == "cuda" else MODELS[spec.model.name].cpu_max_members

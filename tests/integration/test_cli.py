@@ -34,6 +34,8 @@ def run_cli(*args, **kw):
         (["train", "--set", "task.train_frac=0.01", "--set", "task.p=5"], "leaves an empty train or test set"),
         (["run", "tickets", "--scale", "huge"], "--scale must be one of"),
         (["run", "nope"], "valid experiments: tickets"),
+        (["run", "tickets", "--max-members", "0"], "--max-members must be at least 1; got 0"),
+        (["reproduce", "--max-members", "-3"], "--max-members must be at least 1; got -3"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args, message, tmp_path):

@@ -47,7 +47,7 @@ def _train(out, executor):
     store.register(
         "ray", [{"arm": f"a{i % 5}", "run_id": s.run_id, "seed": s.seed} for i, s in enumerate(dense + derived)]
     )
-    return write_tables(store, 0.95)
+    return write_tables(store)
 
 
 def test_ray_executor_gives_the_local_numbers(local_ray, tmp_path):

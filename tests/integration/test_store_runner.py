@@ -28,7 +28,7 @@ def _train(cfg, out, **kw):
     specs = _specs(cfg)
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
     train_runs(specs, store, torch.device("cpu"), progress=False, **kw)
-    return store, write_tables(store, cfg.train.threshold)
+    return store, write_tables(store)
 
 
 def test_run_id_covers_every_setting_but_threshold():
@@ -163,7 +163,7 @@ def test_a_diverging_member_is_marked_and_the_others_keep_their_numbers(tiny_cfg
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
     with pytest.warns(UserWarning, match="diverged"):
         train_runs(specs, store, torch.device("cpu"), init=init, progress=False)
-    mixed = write_tables(store, 0.95)
+    mixed = write_tables(store)
     assert mixed.set_index("seed").status.to_dict() == {0: "ok", 1: "diverged", 2: "ok"}
     cols = ["run_id", "t_mem", "t_gen", "final_train_acc", "final_test_acc"]
     pd.testing.assert_frame_equal(
@@ -192,9 +192,73 @@ def test_an_executor_gets_the_cohort_jobs_and_trains_them(tiny_cfg, tmp_path):
     train_runs(specs, store, torch.device("cpu"), progress=False, max_members=2, executor=rec)
     assert [([s.seed for s in j.members], j.start) for j in rec.jobs] == [([0, 1], 0), ([2], 0)]
     _, whole = _train(tiny_cfg, tmp_path / "whole")  # one population of three: the same numbers
-    pd.testing.assert_frame_equal(write_tables(store, 0.95), whole)
+    pd.testing.assert_frame_equal(write_tables(store), whole)
     train_runs(specs, store, torch.device("cpu"), progress=False, executor=rec)
     assert len(rec.jobs) == 2  # nothing left to train: no job
+
+
+def test_each_summary_row_keeps_the_threshold_its_experiment_registered(tiny_cfg, tmp_path):
+    """One store, two experiments on the same runs at thresholds 0.95 and 0.5: each row's t_gen
+    is read at its own experiment's threshold, whichever experiment wrote the tables last; a
+    row registered without one (an older store) falls back to the run spec's; an explicit
+    threshold (a sensitivity re-judging) overrides them all."""
+    from grokking_tickets.analysis.grokking import grokking_times
+    from grokking_tickets.analysis.tables import build_tables
+
+    cfg = apply_overrides(tiny_cfg, ["train.steps=300", "train.threshold=0.95"])
+    store, _ = _train(cfg, tmp_path)  # registered under "train" without a threshold
+    specs = _specs(cfg)
+    for name, at in (("strict", 0.95), ("loose", 0.5)):
+        store.register(name, [{"arm": "base", "run_id": s.run_id, "seed": s.seed, "threshold": at} for s in specs])
+    summary = write_tables(store).set_index(["experiment", "seed"])
+
+    def expected(at):  # seed -> (t_mem, t_gen) read off the run's own metrics
+        times = lambda m: grokking_times(m.step, m.train_acc, m.test_acc, at)
+        return {s.seed: (times(m)["t_mem"], times(m)["t_gen"]) for s in specs for m in [store.run_metrics(s.run_id)]}
+
+    na = lambda v: None if pd.isna(v) else v
+    got = lambda rows: {k: (na(r.t_mem), na(r.t_gen)) for k, r in rows.iterrows()}
+    for name, at in (("strict", 0.95), ("loose", 0.5), ("train", 0.95)):
+        rows = summary.loc[name]
+        assert (rows.threshold == at).all()
+        assert got(rows) == expected(at)
+    assert expected(0.5) != expected(0.95)  # the two thresholds do read different steps
+    again = build_tables(store, 0.5, {"strict"})[0].set_index("seed")
+    assert (again.threshold == 0.5).all() and got(again) == expected(0.5)
+
+
+def test_a_big_cohort_is_split_into_equal_jobs_under_its_models_cap(tmp_path):
+    """72 MLP runs at the MLP's CPU cap of 16: five jobs of 15/15/14/14/14 (not 16 x 4 + 8);
+    an explicit cap (--max-members) overrides the model's; on a GPU the cap is 1,024."""
+    from grokking_tickets.models import MODELS
+    from grokking_tickets.runner import cohort_jobs, default_max_members
+
+    store = Store(tmp_path)
+    mlp = [RunSpec.dense(Config(), s) for s in range(72)]
+    cpu = torch.device("cpu")
+    assert MODELS["mlp"].cpu_max_members == 16 and default_max_members(mlp[0], cpu) == 16
+    assert [len(j.members) for j in cohort_jobs(mlp, store, cpu, None)] == [15, 15, 14, 14, 14]
+    assert [len(j.members) for j in cohort_jobs(mlp, store, cpu, 64)] == [36, 36]
+    assert [len(j.members) for j in cohort_jobs(mlp[:16], store, cpu, None)] == [16]
+    assert [len(j.members) for j in cohort_jobs(mlp[:17], store, cpu, None)] == [9, 8]
+    assert default_max_members(mlp[0], torch.device("cuda")) == 1024
+    jobs = cohort_jobs(mlp, store, cpu, None)
+    assert sorted(s.seed for j in jobs for s in j.members) == list(range(72))  # every run once
+    tf = RunSpec.dense(apply_overrides(Config(), ['model.name="transformer"']), 0)
+    assert default_max_members(tf, cpu) == MODELS["transformer"].cpu_max_members
+
+
+def test_max_members_reaches_the_runner_through_the_executor(tiny_cfg, tmp_path):
+    from grokking_tickets.executors import LocalExecutor, make_executor
+
+    class Recording(LocalExecutor):
+        def map(self, jobs, store, device, init, progress):
+            self.sizes = [len(j.members) for j in jobs]
+
+    assert make_executor("local", None, 2) == LocalExecutor(None, 2)
+    rec = Recording(None, 2)
+    train_runs(_specs(tiny_cfg), Store(tmp_path), torch.device("cpu"), progress=False, executor=rec)
+    assert rec.sizes == [2, 1]
 
 
 def test_unknown_executor_lists_the_valid_ones():

@@ -135,13 +135,14 @@ class Context:
         self.model_steps += train_runs(specs, self.store, self.device, progress=self.progress, executor=self.executor)
 
     def _register(self, rows: list[dict[str, Any]]) -> None:
-        """The one call that files runs under this experiment in the store."""
-        self.store.register(self.experiment, rows)
+        """The one call that files runs under this experiment in the store, with the threshold
+        its grokking times are read at (analysis/tables.py)."""
+        self.store.register(self.experiment, [{**r, "threshold": self.cfg.train.threshold} for r in rows])
 
     def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The one call that rebuilds summary.csv and metrics.parquet; (summary, metrics) of at
         least this experiment's runs."""
-        summary = write_tables(self.store, self.cfg.train.threshold)
+        summary = write_tables(self.store)
         return summary, pd.read_parquet(self.store.root / "metrics.parquet")
 
     # -- results --------------------------------------------------------------------------------------

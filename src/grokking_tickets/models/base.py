@@ -5,6 +5,7 @@ every parameter carries a leading member axis ([K, out, in]; [K, out] for a bias
 stored [out, in], as in ``nn.Linear``. A model class implements
 
     name, input_kind          its registry name; the inputs it reads ('tokens' or 'vector')
+    cpu_max_members           (optional) the largest population worth training on a CPU
     names, shapes()           its parameters, in a fixed order (init draws them in this order)
     prepare(x)                task inputs [N, ...] -> whatever ``logits`` wants, built once
     logits(params, prep)      [K, C, N]: the fast batched forward pass used for training
@@ -46,6 +47,10 @@ class Model:
     config_fields: ClassVar[tuple[str, ...]]
     names: tuple[str, ...]
     cfg: ModelConfig
+    # The most runs the runner puts in one population on a CPU by default (runner.cohort_jobs;
+    # `--max-members` overrides it). Past a few dozen members the working set leaves the caches
+    # and throughput per member falls; models that measured it set their own (README: Speed).
+    cpu_max_members: ClassVar[int] = 64
 
     @classmethod
     def for_data(cls, cfg: ModelConfig, data: Dataset) -> Model:

@@ -17,13 +17,13 @@ from ..analysis.claims import claim_group, claim_key, merge_claims, tgen_table
 from ..analysis.structure import run_structure
 from ..errors import UserError
 from ..experiments import EXPERIMENTS
-from ..store import write_text
+from ..analysis.tables import write_tables
+from ..store import Store, write_text
 from .writer import verdict_text, write_reports
 
 
-def _tables(out: Path) -> dict[str, str]:
+def _tables(summary: pd.DataFrame) -> dict[str, str]:
     """Per experiment: its arms' t_gen (mean, std, grokked/n) as a text table."""
-    summary = pd.read_csv(out / "summary.csv")
     return {
         exp: tgen_table(rows).to_string(index=False, float_format=lambda x: f"{x:,.0f}")
         for exp, rows in summary.groupby("experiment")
@@ -35,6 +35,9 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     if not (out / "claims.json").exists():
         raise UserError(f"{out} has no claims.json; run an experiment or `reproduce` with --out {out} first")
     claims = json.loads((out / "claims.json").read_text())
+    # summary.csv afresh first (the analyses read it too), so that a store written before each
+    # row kept its own threshold (analysis/tables.py) reads right
+    summary = write_tables(Store(out))
     notes, extra = None, []
     try:
         analyses = run_analyses(out)
@@ -45,7 +48,7 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
         extra = structure["sections"]
     except UserError:  # no MLP tickets experiment here (or no mask to read structure from)
         pass
-    tables = _tables(out)
+    tables = _tables(summary)
     sections = []
     drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
     for fig in sorted((out / "figures").glob("*.png")):
