@@ -13,6 +13,7 @@ import math
 import sys
 from collections import defaultdict
 from contextlib import ExitStack
+from itertools import accumulate, pairwise
 
 import torch
 from filelock import Timeout
@@ -104,10 +105,8 @@ def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_me
         for start, members in sorted(by_start.items()):
             parts = math.ceil(len(members) / cap)
             q, r = divmod(len(members), parts)  # r jobs of q + 1, then parts - r of q
-            cuts = [0]
-            for i in range(parts):
-                cuts.append(cuts[-1] + q + (i < r))
-            jobs += [CohortJob(members[a:b], start) for a, b in zip(cuts, cuts[1:])]
+            cuts = [0, *accumulate(q + (i < r) for i in range(parts))]
+            jobs += [CohortJob(members[a:b], start) for a, b in pairwise(cuts)]
     return jobs
 
 

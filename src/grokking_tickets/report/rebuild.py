@@ -15,9 +15,9 @@ import pandas as pd
 from ..analysis.appendix import run_analyses
 from ..analysis.claims import claim_group, claim_key, merge_claims, tgen_table
 from ..analysis.structure import run_structure
+from ..analysis.tables import write_tables
 from ..errors import UserError
 from ..experiments import EXPERIMENTS
-from ..analysis.tables import write_tables
 from ..store import Store, write_text
 from .writer import verdict_text, write_reports
 
