@@ -163,8 +163,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     store = Store(args.out)
     specs = [RunSpec.dense(cfg, s) for s in cfg.seeds]
-    rows = [{"arm": "base", "run_id": s.run_id, "seed": s.seed, "threshold": cfg.train.threshold} for s in specs]
-    store.register("train", rows)
+    at = cfg.train.threshold  # the threshold summary.csv reads these runs at (analysis/tables.py)
+    store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed, "threshold": at} for s in specs])
     train_runs(specs, store, device, progress=not args.no_progress)
     summary = write_tables(store)
     ids = {s.run_id for s in specs}

@@ -42,11 +42,11 @@ def train_runs(
     device: torch.device,
     init: InitFn = make_init,
     progress: bool = True,
-    max_members: int | None = None,
     executor: Executor | None = None,
 ) -> int:
     """Train every spec not yet finished in ``store``, cohort by cohort, on ``executor``
-    (None: :class:`LocalExecutor`, here, one cohort after another). Returns the model-steps this
+    (None: :class:`LocalExecutor`, here, one cohort after another; its ``max_members`` caps a
+    cohort job). Returns the model-steps this
     call trained: ``train.steps`` of each run it started, counted whole even where it resumed one
     (what a `reproduce` accounts its time by; runs another process trained are not counted).
 
@@ -72,8 +72,7 @@ def train_runs(
                 mine.append(s)
             # finished by another process between the first look and the lock?
             todo = [s for s in mine if not store.is_done(s.run_id)]
-            jobs = cohort_jobs(todo, store, device, max_members or executor.max_members)
-            executor.map(jobs, store, device, init, progress)
+            executor.map(cohort_jobs(todo, store, device, executor.max_members), store, device, init, progress)
             model_steps += sum(s.train.steps for s in todo)
         if busy:
             print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",

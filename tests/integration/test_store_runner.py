@@ -179,6 +179,7 @@ def test_an_executor_gets_the_cohort_jobs_and_trains_them(tiny_cfg, tmp_path):
 
     class Recording(LocalExecutor):
         def __init__(self):
+            super().__init__(max_members=2)
             self.jobs = []
 
         def map(self, jobs, store, device, init, progress):
@@ -189,7 +190,7 @@ def test_an_executor_gets_the_cohort_jobs_and_trains_them(tiny_cfg, tmp_path):
     rec = Recording()
     store = Store(tmp_path / "split")
     store.register("train", [{"arm": "base", "run_id": s.run_id, "seed": s.seed} for s in specs])
-    train_runs(specs, store, torch.device("cpu"), progress=False, max_members=2, executor=rec)
+    train_runs(specs, store, torch.device("cpu"), progress=False, executor=rec)
     assert [([s.seed for s in j.members], j.start) for j in rec.jobs] == [([0, 1], 0), ([2], 0)]
     _, whole = _train(tiny_cfg, tmp_path / "whole")  # one population of three: the same numbers
     pd.testing.assert_frame_equal(write_tables(store), whole)
