@@ -191,6 +191,24 @@ def test_c7_late_window_averages_from_the_last_t_gen():
     }
 
 
+def test_c7_authors_definition_only_where_every_step_has_it():
+    from grokking_tickets.experiments.norm_control import NAMES, _authors_definition
+
+    l1 = {"ticket": 1.0, "l1-control": 3.0, "l2-control": 4.0, "base": 5.0}
+    rows = [
+        {"arm": a, "step": t, "l1_per_matrix": l1[a] + t / 100, "l2_per_matrix": 10 - l1[a]}
+        for a in NAMES
+        for t in (100, 200, 300)
+    ]
+    got = _authors_definition(pd.DataFrame(rows), ("l1-control", "l2-control"))
+    assert got["mean L1 per matrix over training (authors' definition)"] == {a: l1[a] + 2.0 for a in NAMES}
+    assert got["direction holds in the authors' definition"] is True
+    # a run whose early rows lack the columns (an older store, resumed): no partial mean
+    rows[0]["l1_per_matrix"] = float("nan")
+    assert _authors_definition(pd.DataFrame(rows), ("l1-control",)) == {}
+    assert _authors_definition(pd.DataFrame(rows).drop(columns=["l1_per_matrix", "l2_per_matrix"]), ()) == {}
+
+
 def test_pai_and_prune_rate_end_to_end(tmp_path):
     _run("pai", tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
