@@ -46,9 +46,9 @@ def train_runs(
 ) -> int:
     """Train every spec not yet finished in ``store``, cohort by cohort, on ``executor``
     (None: :class:`LocalExecutor`, here, one cohort after another; its ``max_members`` caps a
-    cohort job). Returns the model-steps this
-    call trained: ``train.steps`` of each run it started, counted whole even where it resumed one
-    (what a `reproduce` accounts its time by; runs another process trained are not counted).
+    cohort job). Returns the model-steps this call trained: ``train.steps`` of each run it
+    started, counted whole even where it resumed one (what a `reproduce` accounts its time by;
+    runs another process trained are not counted).
 
     Several processes may share a store: each run is trained under its lock (store.run_lock),
     so a run that another process is training is not trained twice. This process trains the
