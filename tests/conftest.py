@@ -1,10 +1,16 @@
+# First: importing the package fixes the CPU code paths (arithmetic.pin) before anything loads
+# torch, so that the exactness tests run under the arithmetic a user's commands run under.
+import grokking_tickets  # noqa: F401, I001  (must stay the first import)
+
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
+from grokking_tickets import arithmetic
 from grokking_tickets.config import Config, from_dict
 from grokking_tickets.store import Store
 from grokking_tickets.train import population
@@ -75,3 +81,25 @@ def check_tickets_experiment(out: Path, experiment: str, claim_id: str, seeds: l
             assert text.lstrip("≥").startswith(f"{t.mean():,.0f} ± {t.std():,.0f}")
             assert text.endswith(f"({grokked}/{len(a)} grokked)")
     assert measured["speedup (base / ticket)"] == round(mean["base"] / mean["ticket"], 2)
+
+
+def assert_same_bits(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
+    """For comparisons of a population member with its solo run (or a resumed run with an
+    uninterrupted one): ``a`` and ``b`` equal bit for bit, or a one-line failure: how many entries differ, by how
+    much, under which arithmetic (never a tensor dump). Under GROKKING_TICKETS_ARITHMETIC=native,
+    the user's opt-out, MKL dispatches without its reproducibility mode, which promises no equal
+    bits across shapes (an AMD EPYC differs in the last bits): there the check relaxes to float32
+    rounding."""
+    if not arithmetic.chosen().populations:
+        pytest.skip(f"{arithmetic.chosen().name} trains every run alone: its batched GEMM does not promise a member "
+                    "its solo run's bits")  # fmt: skip
+    if torch.equal(a, b):
+        return
+    n, diff = int((a != b).sum()), float((a.double() - b.double()).abs().max())
+    if arithmetic.chosen().name == "native" and torch.allclose(a, b, rtol=1e-4, atol=1e-6):
+        return
+    pytest.fail(
+        f"{what}: {n} of {a.numel()} entries differ (max |difference| {diff:.3g}) under "
+        f"{arithmetic.key(arithmetic.identity())}",
+        pytrace=False,
+    )

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .arithmetic import pin
+
+# First thing, before anything loads torch: fix the CPU code paths of MKL and ATen, so that a
+# run's bits do not depend on the CPU it trained on (arithmetic.py; GROKKING_TICKETS_ARITHMETIC).
+pin()
+
 __version__ = "0.1.0"
 
 

@@ -12,7 +12,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from .arithmetic import denormals
+from .arithmetic import chosen, denormals
 from .errors import UserError
 
 
@@ -143,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("presets", help="list the built-in presets")
     sub.add_parser("list", help="list what the registries hold: tasks, models, pruning methods, experiments, executors")
+
+    p = sub.add_parser(
+        "arithmetic",
+        help="the arithmetic this process computes with (GROKKING_TICKETS_ARITHMETIC) and whether it gives the golden bits",
+    )  # fmt: skip
+    p.add_argument("--check", action="store_true",
+                   help="train the golden runs (seconds) and compare their digests with the committed ones")  # fmt: skip
+    p.add_argument("--write-golden", action="store_true",
+                   help="(maintainers) rewrite this arithmetic's committed digests from a run here")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    _denormals_arg(p)
 
     p = sub.add_parser("data", help="check a data set: `data mnist` counts the images and verifies the checksum")
     p.add_argument("name", help="mnist")
@@ -306,6 +317,30 @@ def cmd_status(args: argparse.Namespace) -> None:
     print(json.dumps(st, indent=2) if args.json else format_status(st))
 
 
+def cmd_arithmetic(args: argparse.Namespace) -> None:
+    from .arithmetic import ARITHMETICS, chosen, identity, key
+    from .golden import check, write
+
+    arith = chosen()
+    out: dict = {"arithmetic": arith.name, "promise": arith.promise, "identity": identity("cpu")}
+    if args.write_golden:
+        out["golden"] = {"status": "written", **write()}
+    elif args.check:
+        out["golden"] = check()
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(f"{arith.name}: {arith.promise}")
+        print(f"  {key(out['identity'])}")
+        others = ", ".join(n for n in ARITHMETICS if n != arith.name)
+        print(f"  (GROKKING_TICKETS_ARITHMETIC={arith.name}; also {others}; docs/arithmetic.md)")
+        if "golden" in out:
+            g = out["golden"]
+            print(f"golden runs: {g['status']}" + (f": {g['reason']}" if g.get("reason") else ""))
+    if out.get("golden", {}).get("status") == "differs":
+        raise SystemExit(1)
+
+
 def cmd_presets(args: argparse.Namespace) -> None:
     from .config import preset_names
 
@@ -324,13 +359,14 @@ def cmd_list(args: argparse.Namespace) -> None:
 COMMANDS = {
     "train": cmd_train, "run": cmd_run, "sensitivity": cmd_sensitivity, "reproduce": cmd_reproduce,
     "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list,
-    "data": cmd_data,
+    "data": cmd_data, "arithmetic": cmd_arithmetic,
 }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        chosen()  # a bad GROKKING_TICKETS_ARITHMETIC is one line and exit 2, before any work
         # the training commands (those with --keep-denormals) set the CPU's denormal mode first
         # thing, before any parallel operation starts the worker threads (arithmetic.py)
         trains = hasattr(args, "keep_denormals")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from .arithmetic import identity
 from .errors import UserError
 from .models import build_model
 from .progress import progress
@@ -64,6 +65,7 @@ def train_cohort(job: CohortJob, store: Store, device, init: InitFn = make_init,
 
 
 def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress_on: bool) -> None:
+    arith = identity(device)  # what this process computes with, recorded with every run it begins and finishes
     first = items[0][0]
     tc = first.train
     data = build_dataset(first.task, first.split_seed)  # one split per cohort (see RunSpec.cohort_key)
@@ -72,7 +74,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     # the one place the two trainers part: a cohort trains weights or, edge-popup, scores
     # (RunSpec.cohort_key never puts both kinds in one cohort)
     build = _score_population if first.init.edge_popup is not None else _weight_population
-    pop = build(items, model, data, store, init, device)
+    pop = build(items, model, data, store, init, device, arith)
     if start > 0:
         pop.load_states([state[1] for _, state in items], start)
 
@@ -109,7 +111,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
             for k, (spec, _) in enumerate(items):
                 if k in diverged:
                     continue
-                if _check_diverged(store, spec, rows, k, float(pop.density[k])):
+                if _check_diverged(store, spec, rows, k, float(pop.density[k]), arith):
                     diverged.add(k)
                     continue
                 store.save_weights(spec.run_id, s, pop.member_weights(k))
@@ -118,21 +120,21 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     bar.close()
     for k, (spec, _) in enumerate(items):
         if k not in diverged:
-            store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]))
+            store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]), arithmetic=arith)
 
 
-def _weight_population(items, model, data, store: Store, init: InitFn, device) -> Population:
+def _weight_population(items, model, data, store: Store, init: InitFn, device, arith: dict) -> Population:
     members = []
     for spec, state in items:
         theta0, mask = init(spec, model, store)
         if state is None:
-            store.begin(spec, theta0, mask)
+            store.begin(spec, theta0, mask, arith)
         members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
     first = items[0][0]
     return Population(model, data, first.optim, members, first.train.loss, device)
 
 
-def _score_population(items, model, data, store: Store, init: InitFn, device) -> ScorePopulation:
+def _score_population(items, model, data, store: Store, init: InitFn, device, arith: dict) -> ScorePopulation:
     """Edge-popup runs: frozen weights from ``init``, scores from the seed. A new run's θ0 in
     the store is its effective weights at step 0; it saves no mask file (its mask moves while it
     trains: the kept weights at a step are the nonzero entries of its weights there)."""
@@ -151,11 +153,11 @@ def _score_population(items, model, data, store: Store, init: InitFn, device) ->
     pop = ScorePopulation(model, data, first.optim, members, first.train.loss, device)
     for k, (spec, state) in enumerate(items):
         if state is None:
-            store.begin(spec, pop.member_weights(k), None)
+            store.begin(spec, pop.member_weights(k), None, arith)
     return pop
 
 
-def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: float) -> bool:
+def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: float, arith: dict) -> bool:
     """A member whose metrics turned NaN or Inf is finished as 'diverged' at that evaluation.
 
     Members never mix (every op is per member), so the others go on with unchanged numbers;
@@ -171,7 +173,7 @@ def _check_diverged(store: Store, spec: RunSpec, rows: list, k: int, density: fl
     warnings.warn(
         f"run {spec.run_id} (seed {spec.seed}) diverged at step {int(met[first, 0])}; marked 'diverged'", stacklevel=2
     )
-    store.finish(spec.run_id, _metrics_frame(met[: first + 1]), density, status="diverged")
+    store.finish(spec.run_id, _metrics_frame(met[: first + 1]), density, status="diverged", arithmetic=arith)
     return True
 
 

@@ -108,8 +108,16 @@ def _ray():
     return ray
 
 
+def worker_setup(threads: int) -> None:
+    """A Ray worker computes as its driver does: the same threads (a GEMM splits its sums by
+    thread) and denormal mode. Its code paths were pinned when it imported this package to run
+    the task (arithmetic.pin, before torch), and it inherits the driver's MKL_CBWR besides; each
+    run it trains records the identity the worker really had (cohort.py)."""
+    torch.set_num_threads(threads)
+    apply_from_environment()
+
+
 def _cohort_task(spec_dicts, start, root, device, init, threads):
-    torch.set_num_threads(threads)  # as the driver, so reductions split the same way
-    apply_from_environment()  # the driver's denormal mode (arithmetic.py)
+    worker_setup(threads)
     train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), device, init)
     return [d["seed"] for d in spec_dicts]

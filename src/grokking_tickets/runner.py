@@ -18,6 +18,7 @@ from itertools import accumulate, pairwise
 import torch
 from filelock import Timeout
 
+from .arithmetic import chosen
 from .cohort import CohortJob, InitFn, make_init
 from .errors import UserError
 from .executors import Executor, LocalExecutor
@@ -89,14 +90,16 @@ def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_me
     resume step, at most ``max_members`` runs each (None: :func:`default_max_members`). A
     group too big for one job is split into jobs of equal size (72 runs at a cap of 16: five
     jobs of 15, 15, 14, 14 and 14, not four of 16 and one of 8), since a small last job runs
-    each of its members slower. How runs are split changes no number (cohort.py)."""
+    each of its members slower. How runs are split changes no number (cohort.py). Under the
+    portable arithmetic every job holds one run (arithmetic.py says why)."""
     todo = {s.run_id: s for s in specs}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
         cohorts[s.cohort_key()].append(s)
     jobs: list[CohortJob] = []
+    solo = not chosen().populations  # the portable arithmetic: members would not equal solo runs
     for group in cohorts.values():
-        cap = max_members or default_max_members(group[0], device)
+        cap = 1 if solo else max_members or default_max_members(group[0], device)
         by_start: dict[int, list[RunSpec]] = defaultdict(list)
         for s in group:
             state = store.load_state(s.run_id)

@@ -1,8 +1,9 @@
 """``grokking-tickets status DIR``: what a run store holds, read without training or loading weights.
 
 Per experiment, each arm's runs by state (done, diverged, resumable at step N, registered but
-not started); the claims judged; the disk used, split into weight checkpoints, resume points
-and the rest.
+not started); the claims judged; the arithmetics the finished runs were computed with, and a
+warning for each experiment that compares runs of more than one (arithmetic.py); the disk
+used, split into weight checkpoints, resume points and the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from safetensors import safe_open
 
+from .analysis.tables import store_arithmetics
 from .errors import UserError
 from .store import Store, file_lock
 
@@ -91,10 +93,16 @@ def store_status(root: str | Path) -> dict[str, Any]:
     if not (root / "runs").is_dir():
         raise UserError(f"{root} is not a run store (no runs/ folder); give the --out folder of a train, run or reproduce")
     runs = {d.name: run_state(d) for d in sorted((root / "runs").iterdir()) if d.is_dir()}
+    arithmetic, labels = store_arithmetics(root)
     experiments: dict[str, dict[str, Any]] = {}
+    mixed: dict[str, dict[str, int]] = {}
     for path in sorted((root / "experiments").glob("*.json")):
         arms: dict[str, dict[str, Any]] = {}
-        for row in json.loads(path.read_text()):
+        rows = json.loads(path.read_text())
+        used = Counter(labels[r] for r in {row["run_id"] for row in rows} if r in labels)
+        if len(used) > 1:
+            mixed[path.stem] = dict(sorted(used.items()))
+        for row in rows:
             arm = arms.setdefault(row["arm"], {"seeds": [], "states": Counter(), "resumable_at": []})
             arm["seeds"].append(row["seed"])
             st = runs.get(row["run_id"], {"state": "missing", "step": None})
@@ -117,6 +125,8 @@ def store_status(root: str | Path) -> dict[str, Any]:
         "runs": dict(Counter(r["state"] for r in runs.values())),
         "experiments": experiments,
         "claims": {c["id"]: verdict_of(c) for c in claims},
+        "arithmetic": arithmetic,
+        "mixed_arithmetic": mixed,
         "disk_bytes": disk,
     }
 
@@ -141,6 +151,19 @@ def format_status(st: dict[str, Any]) -> str:
         lines.append("claims: " + "; ".join(f"{cid} {v}" for cid, v in st["claims"].items()))
     else:
         lines.append("claims: none judged yet")
+    arith = st.get("arithmetic") or {}
+    if len(arith) == 1:
+        (label, a), = arith.items()
+        lines.append(f"arithmetic: every finished run computed with {label} ({a['key']})")
+    elif arith:
+        lines.append("arithmetic: finished runs computed with " + "; ".join(
+            f"{label} ({a['runs']} runs: {a['key']})" for label, a in arith.items()))  # fmt: skip
+    for exp, used in (st.get("mixed_arithmetic") or {}).items():
+        lines.append(
+            f"warning: {exp} compares runs of {len(used)} arithmetics ("
+            + ", ".join(f"{n} {label}" for label, n in used.items())
+            + "): their numbers differ in the last bits, and in float32 after memorization in grokking times too"
+        )
     d = st["disk_bytes"]
     lines.append(
         f"disk: {_mb(sum(d.values()))} = weight checkpoints {_mb(d['weight checkpoints'])} + "

@@ -36,6 +36,7 @@ from filelock import FileLock
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from .arithmetic import key as arithmetic_key
 from .errors import UserError
 from .files import atomic_write
 from .spec import RunSpec
@@ -116,9 +117,16 @@ class Store:
     def is_done(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / "done.json").exists()
 
-    def begin(self, spec: RunSpec, theta0: dict[str, torch.Tensor], mask: dict[str, torch.Tensor] | None) -> None:
+    def begin(
+        self,
+        spec: RunSpec,
+        theta0: dict[str, torch.Tensor],
+        mask: dict[str, torch.Tensor] | None,
+        arithmetic: dict[str, Any] | None = None,
+    ) -> None:
+        """A new run: its spec (with the arithmetic identity of the process starting it), θ0, mask."""
         d = self.run_dir(spec.run_id)
-        write_json(d / "spec.json", {"run_id": spec.run_id, **spec.to_dict()})
+        write_json(d / "spec.json", {"run_id": spec.run_id, **spec.to_dict(), "arithmetic": arithmetic})
         save_tensors(d / "theta0.safetensors", theta0)
         if mask is not None:
             save_tensors(d / "mask.safetensors", {k: v.to(torch.uint8) for k, v in mask.items()})
@@ -126,7 +134,19 @@ class Store:
     def spec(self, run_id: str) -> RunSpec:
         d = json.loads((self.run_dir(run_id) / "spec.json").read_text())
         d.pop("run_id", None)
+        d.pop("arithmetic", None)
         return RunSpec.from_dict(d)
+
+    def arithmetic(self, run_id: str) -> dict[str, Any] | None:
+        """The arithmetic identity (arithmetic.identity) that trained a finished run: done.json's,
+        else spec.json's (an unfinished run), else None (a run recorded before identities)."""
+        for name in ("done.json", "spec.json"):
+            path = self.run_dir(run_id) / name
+            if path.exists():
+                ident = json.loads(path.read_text()).get("arithmetic")
+                if ident:
+                    return ident
+        return None
 
     def theta0(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_tensors(self.run_dir(run_id) / "theta0.safetensors")
@@ -177,10 +197,23 @@ class Store:
             return step, state, state.pop("metrics")
         return None
 
-    def finish(self, run_id: str, metrics: pd.DataFrame, density: float, status: str = "ok") -> None:
-        """metrics: one row per evaluated step; ``step`` (int64) first, then the metrics (float64)."""
+    def finish(
+        self,
+        run_id: str,
+        metrics: pd.DataFrame,
+        density: float,
+        status: str = "ok",
+        arithmetic: dict[str, Any] | None = None,
+    ) -> None:
+        """metrics: one row per evaluated step; ``step`` (int64) first, then the metrics (float64).
+        ``arithmetic``: the identity of the process finishing the run; where the process that began
+        it recorded another (a run resumed on another machine or setting), done.json keeps both."""
+        done: dict[str, Any] = {"density": density, "status": status, "arithmetic": arithmetic}
+        began = json.loads((self.run_dir(run_id) / "spec.json").read_text()).get("arithmetic")
+        if began and arithmetic and arithmetic_key(began) != arithmetic_key(arithmetic):
+            done["arithmetic_began"] = began
         atomic_write(self.run_dir(run_id) / "metrics.parquet", lambda tmp: metrics.to_parquet(tmp, index=False))
-        write_json(self.run_dir(run_id) / "done.json", {"density": density, "status": status})
+        write_json(self.run_dir(run_id) / "done.json", done)
         for name in ("state.safetensors", "state.prev.safetensors"):
             (self.run_dir(run_id) / name).unlink(missing_ok=True)
 

@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 import torch
 
+from grokking_tickets import arithmetic
 from grokking_tickets.analysis.tables import write_tables
+from grokking_tickets.arithmetic import denormals
 from grokking_tickets.config import from_dict
 from grokking_tickets.executors import RayExecutor
 from grokking_tickets.runner import train_runs
@@ -51,13 +53,34 @@ def _train(out, executor):
 
 
 def test_ray_executor_gives_the_local_numbers(local_ray, tmp_path):
-    a = _train(tmp_path / "local", None)
-    b = _train(tmp_path / "ray", RayExecutor())
+    with denormals(keep=False):  # as the CLI trains (a worker takes the driver's mode)
+        a = _train(tmp_path / "local", None)
+        b = _train(tmp_path / "ray", RayExecutor())
     assert len(a) == 10 and (a.status == "ok").all()
+    assert a.arithmetic.nunique() == 1 and a.arithmetic[0] != "unrecorded"  # recorded, the same in the workers
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / "local" / "metrics.parquet"), pd.read_parquet(tmp_path / "ray" / "metrics.parquet")
     )
+
+
+def test_a_ray_worker_computes_with_the_drivers_arithmetic(local_ray):
+    """A worker process (its own interpreter) set up as the executor sets one up: the same MKL
+    branch, ATen ISA, threads and denormal mode as the driver, so the same bits."""
+
+    @ray.remote(num_cpus=1)
+    def worker_identity(threads):
+        from grokking_tickets import arithmetic
+        from grokking_tickets.executors import worker_setup
+
+        worker_setup(threads)
+        return arithmetic.identity("cpu")
+
+    with denormals(keep=False):
+        driver = arithmetic.identity("cpu")
+        worker = ray.get(worker_identity.remote(torch.get_num_threads()))
+    assert arithmetic.differences(driver, worker) == []
+    assert worker["mkl_branch"] == arithmetic.mkl_branch()
 
 
 def test_missing_ray_is_a_clear_error(monkeypatch):

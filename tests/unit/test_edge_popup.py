@@ -18,6 +18,7 @@ import hashlib
 
 import pytest
 import torch
+from conftest import assert_same_bits
 from test_exactness import DEVICES, TINY, _cfg, _model
 from test_trajectory import _textbook_loss
 
@@ -205,11 +206,11 @@ def test_member_equals_its_solo_run_bit_for_bit(name):
             p.step()
     evals = pop.evaluate()
     for k, solo in enumerate(solos):
-        assert torch.equal(evals[k], solo.evaluate()[0]), k
+        assert_same_bits(evals[k], solo.evaluate()[0], f"member {k}'s metrics against its solo run's")
         for n in pop.scored:
-            assert torch.equal(pop.scores[n][k], solo.scores[n][0]), (k, n)
+            assert_same_bits(pop.scores[n][k], solo.scores[n][0], f"member {k}'s scores of {n} against its solo run's")
         for n in model.names:
-            assert torch.equal(pop.params[n][k], solo.params[n][0]), (k, n)
+            assert_same_bits(pop.params[n][k], solo.params[n][0], f"member {k}'s {n} against its solo run's")
 
 
 def _popup_specs(cfg) -> tuple[list[RunSpec], list[RunSpec]]:

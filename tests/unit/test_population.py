@@ -1,4 +1,5 @@
 import torch
+from conftest import assert_same_bits
 
 from grokking_tickets.analysis.grokking import grokking_times
 from grokking_tickets.config import from_dict
@@ -44,9 +45,9 @@ def test_member_equals_the_same_run_alone():
     pop, evals = _train(tiny_cfg, members, 25)
     for k, m in enumerate(members):
         solo, solo_evals = _train(tiny_cfg, [m], 25)
-        assert torch.equal(evals[:, k], solo_evals[:, 0]), f"member {k} metrics differ"
+        assert_same_bits(evals[:, k], solo_evals[:, 0], f"member {k}'s metrics against its solo run's")
         for n in model.names:
-            assert torch.equal(pop.params[n][k], solo.params[n][0]), f"member {k} {n} differs"
+            assert_same_bits(pop.params[n][k], solo.params[n][0], f"member {k}'s {n} against its solo run's")
 
 
 def test_pruned_weights_and_adam_state_stay_zero(tiny_cfg):

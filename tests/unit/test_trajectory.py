@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import assert_same_bits
 
 from grokking_tickets.config import OptimConfig, apply_overrides, load_preset
 from grokking_tickets.models import build_model
@@ -234,8 +235,12 @@ def test_member_equals_its_solo_run_bit_for_bit(name, device):
         for p in (pop, *solos):
             p.step()
     evals = pop.evaluate()
-    same = torch.equal if device == "cpu" else lambda a, b: torch.allclose(a, b, rtol=1e-3, atol=1e-4)
+    if device == "cpu":
+        same = assert_same_bits
+    else:
+        def same(a, b, what):
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-4), what
     for k, solo in enumerate(solos):
-        assert same(evals[k], solo.evaluate()[0]), f"{name} member {k} metrics"
+        same(evals[k], solo.evaluate()[0], f"{name} member {k}'s metrics against its solo run's")
         for n in model.names:
-            assert same(pop.params[n][k], solo.params[n][0]), f"{name} member {k} {n}"
+            same(pop.params[n][k], solo.params[n][0], f"{name} member {k}'s {n} against its solo run's")

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import assert_same_bits
 
 from grokking_tickets.config import apply_overrides, load_preset
 from grokking_tickets.models import build_model, transformer
@@ -51,8 +52,8 @@ def test_member_equals_its_solo_run_exactly():
         pop.step()
         solo.step()
     for n in model.names:
-        assert torch.equal(pop.params[n][1], solo.params[n][0]), n
-    assert torch.equal(pop.evaluate()[1], solo.evaluate()[0])
+        assert_same_bits(pop.params[n][1], solo.params[n][0], f"member 1's {n} against its solo run's")
+    assert_same_bits(pop.evaluate()[1], solo.evaluate()[0], "member 1's metrics against its solo run's")
 
 
 def test_both_lookups_give_the_same_logits_bit_for_bit_and_the_same_trajectory(monkeypatch):

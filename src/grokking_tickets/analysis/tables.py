@@ -5,14 +5,19 @@ finished runs. The store only keeps runs; what a run's numbers mean is decided h
 Each row's t_mem and t_gen are read at the accuracy threshold of the experiment that
 registered it (the MLP's 0.95 beside MNIST's 0.85 in one store), recorded with its
 registration; rows registered before that was recorded use the threshold in the run's spec.
+Each row also names the arithmetic that computed its run (arithmetic.py), so that a comparison
+that mixes arithmetics can be told (:func:`arithmetic_mixes`).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from ..arithmetic import key, short
 from ..files import atomic_write
 from ..store import Store, file_lock
 from ..train.population import METRICS
@@ -20,8 +25,41 @@ from .grokking import grokking_times
 
 SUMMARY_COLUMNS = [
     "run_id", "experiment", "arm", "seed", "steps", "t_mem", "t_gen", "tau",
-    "final_train_acc", "final_test_acc", "density", "weight_decay", "status", "threshold",
+    "final_train_acc", "final_test_acc", "density", "weight_decay", "status", "threshold", "arithmetic",
 ]  # fmt: skip
+
+
+def run_label(done: dict) -> str:
+    """A finished run's arithmetic (arithmetic.short of its identity); 'mixed:A+B' for a run begun
+    under one arithmetic and finished under another."""
+    end = short(done.get("arithmetic"))
+    return f"mixed:{short(done['arithmetic_began'])}+{end}" if done.get("arithmetic_began") else end
+
+
+def arithmetic_mixes(summary: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Experiments whose runs were computed with more than one arithmetic: {experiment: {label:
+    runs}}. Their comparisons set numbers of different arithmetics side by side (arithmetic.py)."""
+    if "arithmetic" not in summary:
+        return {}
+    out = {}
+    for exp, rows in summary.groupby("experiment"):
+        counts = rows.drop_duplicates("run_id").arithmetic.value_counts()
+        if len(counts) > 1:
+            out[str(exp)] = {str(k): int(v) for k, v in sorted(counts.items())}
+    return out
+
+
+def store_arithmetics(root) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Over the finished runs of the store at ``root``: ({label: {'runs': n, 'key': what the
+    label means}}, {run id: label})."""
+    found: dict[str, dict[str, Any]] = {}
+    labels: dict[str, str] = {}
+    for done_path in sorted((Path(root) / "runs").glob("*/done.json")):
+        done = json.loads(done_path.read_text())
+        label = labels[done_path.parent.name] = run_label(done)
+        entry = found.setdefault(label, {"runs": 0, "key": key(done.get("arithmetic"))})
+        entry["runs"] += 1
+    return found, labels
 
 
 def write_tables(store: Store) -> pd.DataFrame:
@@ -61,7 +99,7 @@ def build_tables(
             "steps": int(last["step"]), **times,
             "final_train_acc": float(last["train_acc"]), "final_test_acc": float(last["test_acc"]),
             "density": done["density"], "weight_decay": spec.optim.weight_decay, "status": done["status"],
-            "threshold": at,
+            "threshold": at, "arithmetic": run_label(done),
         })  # fmt: skip
         if rid not in seen:
             seen.add(rid)

@@ -13,7 +13,10 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..analysis.claims import claim_group, claim_key, stats_brief, verdict_of
+from ..analysis.tables import arithmetic_mixes, store_arithmetics
 from ..experiments import figure_of
 from ..store import write_text
 
@@ -80,17 +83,40 @@ def versions() -> dict[str, str]:
     }
 
 
+ARITHMETIC_ABOUT = (
+    "The arithmetic that computed the runs: torch, BLAS and its code branch, ATen's vector ISA, threads and "
+    "denormal mode (GROKKING_TICKETS_ARITHMETIC). Runs of one arithmetic give the same bits wherever it runs; "
+    "runs of two differ in the last bits, and in float32 after memorization in grokking times too."
+)
+
+
+def _arithmetic(out: Path) -> tuple[list[str], str]:
+    """(one line per arithmetic in the store, a warning naming the experiments that mix them or '')."""
+    arith, _ = store_arithmetics(out)
+    lines = [f"{label}: {a['runs']} runs, {a['key']}" for label, a in arith.items()]
+    summary = out / "summary.csv"
+    mixes = arithmetic_mixes(pd.read_csv(summary)) if summary.exists() else {}
+    warn = ""
+    if mixes:
+        warn = "these experiments compare runs computed with more than one arithmetic: " + "; ".join(
+            f"{exp} ({', '.join(f'{n} {label}' for label, n in used.items())})" for exp, used in mixes.items()
+        )
+    return lines, warn
+
+
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "about" (a paragraph, optional), "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held, more = tally(claims)
     vers = versions()
     took = "n/a (rebuilt from the run store)" if runtime_s is None else f"{runtime_s / 60:.1f} min"
+    arith, mixed = _arithmetic(out)
     md = [
         "# grokking-tickets: reproduction report",
         "",
         f"{held} judged claims hold{more}. Run time: {took}.",
         "",
+        *([f"**Warning:** {mixed}", ""] if mixed else []),
         "## Claims",
         "",
         "| id | claim | paper | measured | verdict | judged by |",
@@ -118,6 +144,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
             md += [f"![{s['title']}]({Path(s['figure']).relative_to(out).as_posix()})", ""]
         for line in _measured_text(s.get("notes") or {}):
             md.append(f"- {line}")
+    md += ["", "## Arithmetic", "", ARITHMETIC_ABOUT, ""] + [f"- {x}" for x in arith]
     md += ["", "## Settings", "", "```json", json.dumps(settings, indent=2), "```", "", "## Software", ""]
     md += [f"- {k}: {v}" for k, v in vers.items()]
     md_path = out / "report.md"
@@ -133,6 +160,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
         f"<p><b>{held}</b> judged claims hold{html.escape(more)}. Run time: {took}.</p>",
+        *([f"<p class='fails'><b>Warning:</b> {html.escape(mixed)}</p>"] if mixed else []),
         "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
     ]
     group = None
@@ -164,6 +192,8 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         notes = _measured_text(s.get("notes") or {})
         if notes:
             h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>")
+    h.append(f"<h2>Arithmetic</h2><p>{html.escape(ARITHMETIC_ABOUT)}</p>")
+    h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in arith) + "</ul>")
     h.append(f"<h2>Settings</h2><pre>{html.escape(json.dumps(settings, indent=2))}</pre>")
     h.append("<h2>Software</h2><ul>" + "".join(f"<li>{k}: {html.escape(v)}</li>" for k, v in vers.items()) + "</ul>")
     h.append("</body></html>")
