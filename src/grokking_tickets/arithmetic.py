@@ -104,6 +104,13 @@ _MKL_BRANCH = 1  # MKL_CBWR_BRANCH: ask for the branch alone (not the STRICT bit
 _ISA_FLAG = {"AVX2": "avx2", "AVX512": "avx512f", "AVX512_E1": "avx512_vnni"}
 
 
+def promises_exact_populations() -> bool:
+    """Whether a population member must compute its solo run's bits here: under a pinned
+    arithmetic that trains populations, with MKL (x86) to pin. Elsewhere (native, an ARM
+    machine) it holds on some CPUs and not others, so the tests hold it to float32 rounding."""
+    return chosen().populations and chosen().mkl_cbwr is not None and _mkl() is not None
+
+
 def chosen() -> Arithmetic:
     """The arithmetic this process asks for (``GROKKING_TICKETS_ARITHMETIC``; default avx512)."""
     name = os.environ.get(ENV, DEFAULT)
@@ -122,6 +129,8 @@ def pin() -> None:
         arith = chosen()
     except UserError:
         return
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return  # no MKL and no AVX there (an ARM machine): nothing to fix; identity() says what ran
     if "torch" not in sys.modules:
         for var, value in arith.variables().items():
             os.environ.setdefault(var, value)

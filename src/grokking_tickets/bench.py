@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .arithmetic import identity
+from .arithmetic import key as arithmetic_key
 from .config import Config
 from .errors import UserError
 from .models import build_model
@@ -173,6 +175,7 @@ def run_bench(
             "device": torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "cpu",
             "torch": torch.__version__,
             "matmul_gflops": round(gflops, 1),
+            "arithmetic": arithmetic_key(identity(device)),  # what the numbers were computed with
         }
     }
     for name in models:
@@ -211,6 +214,7 @@ def format_table(r: dict) -> str:
             f"machine: {r['machine'].get('device', 'cpu')}, {r['machine']['threads']} threads, "
             f"torch {r['machine']['torch']}, float32 GEMM {r['machine']['matmul_gflops']} GFLOP/s"
         ),
+        f"arithmetic: {r['machine'].get('arithmetic', 'unrecorded')}",
     ]
     for name in (k for k in r if k != "machine"):
         m = r[name]
