@@ -1,4 +1,4 @@
-"""The ``grokking-tickets`` command.
+"""grokking-tickets: train populations of grokking runs, find grokking tickets, and judge the claims of "Understanding the inner-working of grokking through the lens of lottery tickets" (arXiv 2310.19470).
 
 Bad input (a config value, a file, a name) ends in one line on stderr and exit code 2; it
 never shows a traceback.
@@ -81,7 +81,14 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="grokking-tickets", description=__doc__.splitlines()[0])
+    from . import __version__
+
+    parser = _Parser(
+        prog="grokking-tickets",
+        description=__doc__.splitlines()[0],
+        epilog="`grokking-tickets COMMAND --help` for a command's options; README.md and docs/ for the rest.",
+    )
+    parser.add_argument("--version", action="version", version=f"grokking-tickets {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train dense runs, one per seed, as one population")

@@ -91,3 +91,14 @@ def test_full_disk_is_one_line_and_keeps_finished_runs(tmp_path, monkeypatch, ca
     assert len(err) == 1 and "No space left on device" in err[0]
     monkeypatch.undo()
     assert all((tmp_path / "runs" / r / "done.json").exists() for r in finished)  # nothing finished is lost
+
+
+def test_version_and_a_help_that_says_what_the_tool_is():
+    from grokking_tickets import __version__
+
+    r = run_cli("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"grokking-tickets {__version__}"
+    r = run_cli("--help")
+    text = " ".join(r.stdout.split())  # argparse wraps at the terminal's width
+    assert r.returncode == 0 and "find grokking tickets" in text and "(arXiv 2310.19470)" in text
+    assert "arithmetic" in text  # every command is listed
