@@ -33,7 +33,7 @@ LAYERS = [
     ("analysis",),
     ("experiments",),
     ("report",),
-    ("status", "bench", "golden", "catalog", "cli", "__main__"),
+    ("status", "bench", "golden", "checkpoint", "catalog", "cli", "__main__"),
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
