@@ -35,6 +35,7 @@ LAYERS = [
     ("experiments",),
     ("report",),
     ("status", "bench", "golden", "checkpoint", "catalog", "cli", "__main__"),
+    ("lens",),
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
