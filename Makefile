@@ -30,7 +30,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@$(BIN)/pip install -qq -e ".[dev]"
 	@touch $@
-	@echo "set up: the dev extras (pytest, selenium, ray, tensorboard, wandb, transformer-lens) in $(VENV)"
+	@echo "set up: the dev extras (pytest, selenium, ray, tensorboard, wandb, transformer-lens, jupytext, nbclient, ipykernel) in $(VENV)"
 
 setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
