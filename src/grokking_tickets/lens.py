@@ -21,6 +21,8 @@ positions, so it does not map onto a transformer; load it as a module with
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .checkpoint import load_run
@@ -49,7 +51,9 @@ def to_hooked_transformer(model: ModularTransformer, weights: Params):
         act_fn="relu", normalization_type=None, attention_dir="causal", positional_embedding_type="standard",
         default_prepend_bos=False,
     )  # fmt: skip
-    net = HookedTransformer(cfg)
+    with warnings.catch_warnings():  # 3.x warns that 4.0 removes the class: known, and why [lens] pins <4
+        warnings.filterwarnings("ignore", "HookedTransformer is deprecated", DeprecationWarning)
+        net = HookedTransformer(cfg)
     w = {n: t.detach().float() for n, t in weights.items()}
     state = {k: torch.zeros_like(v) for k, v in net.state_dict().items()}  # biases, W_pos: zero
     state.update({
