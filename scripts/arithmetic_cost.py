@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from grokking_tickets.arithmetic import child_environment
 
 ARITHMETICS = ("native", "avx512", "portable")
 MODELS = "mlp,transformer,mnist"
@@ -36,8 +37,7 @@ def main() -> None:
     for r in range(args.rounds):
         for name in ARITHMETICS:
             path = out / f"{name}-{r}.json"
-            env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
-            env["GROKKING_TICKETS_ARITHMETIC"] = name
+            env = child_environment(name)
             subprocess.run([str(cli), "bench", "--quick", "--models", MODELS, "--sizes", args.sizes, "--out", str(path)],
                            env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
             result = json.loads(path.read_text())

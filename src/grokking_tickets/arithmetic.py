@@ -78,8 +78,19 @@ class Arithmetic:
     populations: bool = True
 
     def variables(self) -> dict[str, str]:
-        return {k: v for k, v in (("MKL_CBWR", self.mkl_cbwr), ("ATEN_CPU_CAPABILITY", self.aten),
-                                  ("ONEDNN_MAX_CPU_ISA", self.onednn)) if v is not None}  # fmt: skip
+        values = (self.mkl_cbwr, self.aten, self.onednn)
+        return {k: v for k, v in zip(LIBRARY_VARIABLES, values, strict=True) if v is not None}
+
+
+# the libraries' own variables that pin() sets, in Arithmetic's field order
+LIBRARY_VARIABLES = ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+
+
+def child_environment(name: str) -> dict[str, str]:
+    """This process's environment for a child that is to compute with arithmetic ``name``: the
+    library variables this process's pin() set are left out, so the child pins its own."""
+    env = {k: v for k, v in os.environ.items() if k not in LIBRARY_VARIABLES}
+    return {**env, ENV: name}
 
 
 ARITHMETICS = {

@@ -337,7 +337,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 
 def cmd_arithmetic(args: argparse.Namespace) -> None:
-    from .arithmetic import ARITHMETICS, chosen, identity, key
+    from .arithmetic import ARITHMETICS, identity, key
     from .golden import check, write
 
     arith = chosen()
@@ -397,14 +397,14 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        chosen()  # a bad GROKKING_TICKETS_ARITHMETIC is one line and exit 2, before any work
-        # the training commands (those with --keep-denormals) set the CPU's denormal mode first
-        # thing, before any parallel operation starts the worker threads (arithmetic.py)
         from .trackers import parse as parse_tracks
         from .trackers import tracking
 
-        trains = hasattr(args, "keep_denormals")
+        chosen()  # a bad GROKKING_TICKETS_ARITHMETIC is one line and exit 2, before any work
         track = parse_tracks(getattr(args, "track", ""))  # an unknown tracker fails here, before any work
+        # the training commands (those with --keep-denormals) set the CPU's denormal mode first
+        # thing, before any parallel operation starts the worker threads (arithmetic.py)
+        trains = hasattr(args, "keep_denormals")
         with denormals(keep=args.keep_denormals) if trains else nullcontext(), tracking(track):
             COMMANDS[args.command](args)
     except UserError as e:

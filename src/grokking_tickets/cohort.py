@@ -18,13 +18,13 @@ import torch
 
 from .arithmetic import identity
 from .errors import UserError
-from .trackers import from_environment
 from .models import build_model
 from .progress import progress
 from .pruning import build_mask
 from .spec import RunSpec
 from .store import Store
 from .tasks import build_dataset
+from .trackers import from_environment
 from .train.edge_popup import ScoreMember, ScorePopulation, init_scores
 from .train.grokfast import FilterSpec
 from .train.population import METRICS, Member, Population

@@ -137,17 +137,6 @@ class Store:
         d.pop("arithmetic", None)
         return RunSpec.from_dict(d)
 
-    def arithmetic(self, run_id: str) -> dict[str, Any] | None:
-        """The arithmetic identity (arithmetic.identity) that trained a finished run: done.json's,
-        else spec.json's (an unfinished run), else None (a run recorded before identities)."""
-        for name in ("done.json", "spec.json"):
-            path = self.run_dir(run_id) / name
-            if path.exists():
-                ident = json.loads(path.read_text()).get("arithmetic")
-                if ident:
-                    return ident
-        return None
-
     def theta0(self, run_id: str) -> dict[str, torch.Tensor]:
         return load_tensors(self.run_dir(run_id) / "theta0.safetensors")
 

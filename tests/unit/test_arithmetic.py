@@ -58,11 +58,12 @@ INTEL_AVX512 = arithmetic.cpu()["vendor"] == "GenuineIntel" and "avx512f" in ari
 needs_mkl = pytest.mark.skipif(not HAS_MKL, reason="this torch has no MKL (ARM or an OpenBLAS build): no MKL branch to pin")
 
 
-def _identity_in(env: dict[str, str], code: str = "") -> dict:
-    """arithmetic.identity() of a fresh interpreter with ``env`` added, after running ``code``."""
+def _identity_in(name: str, extra: dict[str, str] | None = None, code: str = "") -> dict:
+    """arithmetic.identity() of a fresh interpreter asking for arithmetic ``name`` (with the
+    variables ``extra`` set too), after running ``code``."""
     prog = f"{code}\nimport json, grokking_tickets.arithmetic as a\nprint(json.dumps(a.identity()))"
-    clean = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
-    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, env={**clean, **env}, check=True)
+    env = {**arithmetic.child_environment(name), **(extra or {})}
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, env=env, check=True)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -85,8 +86,8 @@ def test_the_private_mkl_symbols_read_what_mkl_cbwr_sets(branch):
     MKL: it must report what MKL's public variable set (and the default: no CNR)."""
     if branch == "AVX2" and arithmetic.cpu()["vendor"] != "GenuineIntel":
         pytest.skip("MKL runs the AVX2 branch only on Intel CPUs")
-    assert _identity_in({"MKL_CBWR": branch, arithmetic.ENV: "native"})["mkl_branch"] == branch
-    assert _identity_in({arithmetic.ENV: "native"})["mkl_branch"].startswith("dispatch (CNR off)")
+    assert _identity_in("native", {"MKL_CBWR": branch})["mkl_branch"] == branch
+    assert _identity_in("native")["mkl_branch"].startswith("dispatch (CNR off)")
 
 
 @needs_mkl
@@ -96,15 +97,14 @@ def test_every_way_in_pins_before_torch_loads(name, tmp_path):
     want = arithmetic.ARITHMETICS[name].mkl_cbwr
     if want != "COMPATIBLE" and not INTEL_AVX512:
         pytest.skip(f"MKL runs the {want} branch only on Intel CPUs with AVX-512")
-    env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")}
-    env[arithmetic.ENV] = name
+    env = arithmetic.child_environment(name)
     script = Path(sys.executable).with_name("grokking-tickets")
     for cmd in ([str(script)], [sys.executable, "-m", "grokking_tickets"]):
         r = subprocess.run([*cmd, "arithmetic", "--json"], capture_output=True, text=True, env=env, check=True)
         assert json.loads(r.stdout)["identity"]["mkl_branch"] == want, cmd
-    assert _identity_in({arithmetic.ENV: name}, "import grokking_tickets")["mkl_branch"] == want
+    assert _identity_in(name, code="import grokking_tickets")["mkl_branch"] == want
     # a notebook that imported torch first: MKL's branch is still set at its first call
-    assert _identity_in({arithmetic.ENV: name}, "import torch\nimport grokking_tickets")["mkl_branch"] == want
+    assert _identity_in(name, code="import torch\nimport grokking_tickets")["mkl_branch"] == want
 
 
 @needs_mkl
@@ -113,9 +113,9 @@ def test_too_late_to_pin_is_said_and_recorded():
     identity (what runs record) says what really ran."""
     code = "import warnings; warnings.simplefilter('error')\nimport torch; torch.ones(9, 9) @ torch.ones(9, 9)\n"
     with pytest.raises(subprocess.CalledProcessError) as e:
-        _identity_in({arithmetic.ENV: "avx512"}, code + "import grokking_tickets")
+        _identity_in("avx512", code=code + "import grokking_tickets")
     assert "import grokking_tickets before torch" in e.value.stderr
-    late = _identity_in({arithmetic.ENV: "avx512"}, code.replace("warnings.simplefilter('error')", "") + "import grokking_tickets")
+    late = _identity_in("avx512", code=code.replace("warnings.simplefilter('error')", "") + "import grokking_tickets")
     assert late["mkl_branch"].startswith("dispatch (CNR off)")
 
 
