@@ -14,7 +14,7 @@ def test_preset_matches_the_papers_settings():
 
 
 def test_transformer_preset_trains_all_ordered_pairs():
-    # the paper text's 4,489 pairs (README: the transformer's plateau ends there), the authors' width
+    # the paper text's 4,489 pairs (docs/results.md: the transformer's plateau ends there), the authors' width
     cfg = load_preset("transformer-modadd")
     assert (cfg.task.p, cfg.task.pairs, cfg.task.train_frac) == (67, "all", 0.4)
     assert (cfg.model.d_model, cfg.model.d_mlp, cfg.model.eq_token) == (128, 128, False)
