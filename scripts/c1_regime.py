@@ -1,7 +1,7 @@
 """Why our MLP grokking ticket groks at ~600 steps where the paper's does "around 5k": candidates.
 
 The paper's MLP ticket generalizes "around 5k" steps against the base's >25k (Fig. 2); ours at
-~570 (README: C1). This trains the candidates that the authors' code suggests, 3 seeds each, in
+~570 (docs/claims.md: C1). This trains the candidates that the authors' code suggests, 3 seeds each, in
 one run store, and prints each arm's per-seed t_gen (first step with test accuracy >= 95%):
 
 - ours: the ticket retrained exactly as its base (AdamW lr 1e-3, weight decay 1.0);

@@ -4,7 +4,7 @@ Trains seeds 0-2 of PRESET (no masks, the preset's weight decay and loss) for ST
 once with the default arithmetic and once with denormals flushed to zero
 (torch.set_flush_denormal), each in its own process; prints the time per step of every
 1,000-step block, the denormal entries left in Adam's moments, and whether the two runs' metrics
-(every 1,000 steps) and weights are bit-identical (README: Speed, float32 denormals).
+(every 1,000 steps) and weights are bit-identical (docs/performance.md, float32 denormals).
 
     python scripts/denormal_check.py mlp-modadd 20000
 """

@@ -1,4 +1,4 @@
-"""The score optimizer sweep behind the `edge-popup` experiment's settings (README, edge-popup).
+"""The score optimizer sweep behind the `edge-popup` experiment's settings (docs/results.md, edge-popup).
 
 Edge-popup on θ_mem (the MLP's weights at step 2,000) at density 0.4 with AdamW, β (0.9, 0.98),
 at several learning rates and weight decays of the scores; prints the test accuracy at steps

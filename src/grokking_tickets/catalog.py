@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from importlib import resources
 
+from .analysis.registry import registered
 from .config import preset_names
 from .executors import EXECUTORS
 from .experiments import EXPERIMENTS
@@ -45,6 +46,9 @@ def catalog() -> dict[str, dict[str, str]]:
         "models (model.name)": {n: _summary(m) for n, m in MODELS.items()},
         "pruning methods (pai arms, ticket masks)": {n: _summary(s) for n, s in SCORERS.items()},
         "experiments (run NAME)": {n: e.description for n, e in EXPERIMENTS.items()},
+        "analyses (of a store; reproduce and report run them)": {
+            n: _first_sentence(sys.modules[a.run.__module__].__doc__ or "") for n, a in registered().items()
+        },
         "sensitivity variants (sensitivity --variants)": {n: v.about for n, v in VARIANTS.items()},
         "executors (--executor)": {n: _summary(e) for n, e in EXECUTORS.items()},
         "presets (--preset)": {n: _preset_summary(n) for n in preset_names()},

@@ -42,7 +42,7 @@ def _experiment_list() -> str:
 def _denormals_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-denormals", action="store_true",
                    help="IEEE float32 denormals on the CPU (default: flushed to zero, several times faster late "
-                        "in training, same metrics; README: Speed)")  # fmt: skip
+                        "in training, same metrics; docs/performance.md)")  # fmt: skip
 
 
 def _track_arg(p: argparse.ArgumentParser) -> None:
@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="the run store folder")
     p.add_argument("--to", required=True, metavar="NAME,...", help="tensorboard and/or wandb (offline unless WANDB_MODE says otherwise)")
 
+    p = sub.add_parser("publish", help="copy a store's evidence (claims, tables, specs, metrics, figures; no weights) to a folder to commit")
+    p.add_argument("out", help="the run store folder")
+    p.add_argument("dest", help="the folder to write (new, or an earlier publication, which is replaced)")
+    p.add_argument("--check", action="store_true", help="only check DEST: has any published file changed since?")
+
     p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
     p.add_argument("out", help="the run store folder")
     p.add_argument("--assets", metavar="DIR", help="also write README assets there (figure thumbnails, claims.md)")
@@ -157,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", metavar="SCALE", help="also say what `reproduce --scale SCALE` would still train here")
     p.add_argument(
         "--prune-checkpoints", action="store_true",
-        help="delete the weight checkpoints nothing in the store reads (see README: Where the outputs go)",
+        help="delete the weight checkpoints nothing in the store reads (see docs/outputs.md)",
     )  # fmt: skip
 
     sub.add_parser("presets", help="list the built-in presets")
@@ -372,6 +377,20 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"exported {n} finished runs to {', '.join(names)} under {args.out}")
 
 
+def cmd_publish(args: argparse.Namespace) -> None:
+    from .publish import check, publish
+
+    if args.check:
+        problems = check(args.dest)
+        if problems:
+            print(f"{args.dest}: {len(problems)} file(s) differ from the publication: " + "; ".join(problems[:10]))
+            raise SystemExit(1)
+        print(f"{args.dest}: every published file is as it was published")
+        return
+    marker = publish(args.out, args.dest)
+    print(f"published {marker['runs']} runs of {len(marker['experiments'])} experiments, {len(marker['files'])} files, to {args.dest}")
+
+
 def cmd_presets(args: argparse.Namespace) -> None:
     from .config import preset_names
 
@@ -390,7 +409,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 COMMANDS = {
     "train": cmd_train, "run": cmd_run, "sensitivity": cmd_sensitivity, "reproduce": cmd_reproduce,
     "report": cmd_report, "bench": cmd_bench, "status": cmd_status, "presets": cmd_presets, "list": cmd_list,
-    "data": cmd_data, "arithmetic": cmd_arithmetic, "export": cmd_export,
+    "data": cmd_data, "arithmetic": cmd_arithmetic, "export": cmd_export, "publish": cmd_publish,
 }  # fmt: skip
 
 

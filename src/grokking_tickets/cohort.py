@@ -131,6 +131,34 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
             t.finish(spec.run_id)
 
 
+def replay(specs: list[RunSpec], store: Store, device, until: int, every: int):
+    """Train runs of one cohort key again from θ0 to step ``until``, in memory, yielding
+    ``(step, [weights of each run])`` at step 0 and every ``every`` steps: the weights between a
+    run's saved checkpoints, for analyses that need a finer grid early in training. Writes
+    nothing. A member computes what its run computed alone, so where the process has the
+    arithmetic that trained the runs the replayed weights are theirs bit for bit (the caller
+    can check at the saved steps); elsewhere they differ by rounding."""
+    first = specs[0]
+    if any(s.cohort_key() != first.cohort_key() for s in specs):
+        raise ValueError("replay: the runs do not share one cohort key")
+    if any(s.init.edge_popup is not None for s in specs):
+        raise UserError("replay: edge-popup runs train scores, not weights; they cannot be replayed")
+    data = build_dataset(first.task, first.split_seed)
+    model = build_model(first.model, data)
+    members = []
+    for spec in specs:
+        theta0, mask = make_init(spec, model, store)
+        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
+    pop = Population(model, data, first.optim, members, first.train.loss, torch.device(device))
+    # clones: on a CPU a member's weights are views of the population's tensors, which train on
+    weights = lambda: [{n: t.clone() for n, t in pop.member_weights(k).items()} for k in range(pop.K)]
+    yield 0, weights()
+    while pop.step_count < until:
+        pop.step()
+        if pop.step_count % every == 0 or pop.step_count == until:
+            yield pop.step_count, weights()
+
+
 def _weight_population(items, model, data, store: Store, init: InitFn, device, arith: dict) -> Population:
     members = []
     for spec, state in items:

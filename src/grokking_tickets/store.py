@@ -92,6 +92,10 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
     return read_tensors(path)[0]
 
 
+# The marker of a published folder (publish.py): a store's evidence without weights.
+PUBLISHED = "PUBLISHED.json"
+
+
 class Store:
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -113,6 +117,11 @@ class Store:
     def run_lock(self, run_id: str) -> FileLock:
         """Held by the process training ``run_id``: no other process trains it meanwhile."""
         return file_lock(self.root, f"run-{run_id}")
+
+    @property
+    def published(self) -> bool:
+        """A published folder (publish.py): metrics and specs only, no weights."""
+        return (self.root / PUBLISHED).exists()
 
     def is_done(self, run_id: str) -> bool:
         return (self.run_dir(run_id) / "done.json").exists()

@@ -258,7 +258,7 @@ def test_report_rebuild_and_readme_assets(tmp_path):
     _run("tickets", tmp_path)
     md, html = rebuild(tmp_path, tmp_path / "assets")
     claims = json.loads((tmp_path / "claims.json").read_text())
-    assert [c["id"] for c in claims] == ["C1", "C10", "S1", "S2"]  # the analyses add C10, S1 and S2
+    assert [c["id"] for c in claims] == ["C1", "C10", "P1", "S1", "S2"]  # the analyses add C10, P1, S1 and S2
     assert "data:image/png;base64," in html.read_text() and "C10" in md.read_text()
     assert (tmp_path / "assets" / "figures" / "tickets.png").exists()
     assert (tmp_path / "assets" / "figures" / "analysis-periodicity.png").exists()
@@ -279,7 +279,7 @@ def test_structure_analyses_on_a_small_store(tmp_path):
 
     _run("tickets", tmp_path)
     res = run_structure(tmp_path)
-    s1, s2 = res["claims"]
+    s1, s2 = res.claims
     assert (s1["id"], s2["id"]) == ("S1", "S2") and s1["verdict"] in VERDICTS and s2["verdict"] in VERDICTS
     store = Store(tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
@@ -287,7 +287,7 @@ def test_structure_analyses_on_a_small_store(tmp_path):
     ticket = summary[summary.arm == "ticket"].set_index("seed").run_id
     # mask drift: consecutive checkpoints of a 300-step run (δt = 2,000 does not fit), each a Jaccard
     # distance of the seed's ticket-rate magnitude masks
-    drift = res["drift"]
+    drift = res.data["drift"]
     assert sorted(drift[drift.seed == 0].step) == [100, 200, 300]
     masks = {s: mask_from_scores(magnitude(store.weights(base[0], s)), 0.6) for s in (200, 300)}
     row = drift[(drift.seed == 0) & (drift.step == 300)].iloc[0]
@@ -295,7 +295,7 @@ def test_structure_analyses_on_a_small_store(tmp_path):
         a, b = masks[200][n], masks[300][n]
         assert row[n] == pytest.approx(1 - int((a & b).sum()) / int((a | b).sum()))
     # S2: the ticket's own mask, and RANDOM_DRAWS random masks per seed, all at the ticket's density
-    cmp = res["masks"]
+    cmp = res.data["masks"]
     assert (cmp.group == "random").sum() == RANDOM_DRAWS * 2
     assert {"ticket", "snip", "grasp", "synflow", "ticket@100", "ticket@200"} <= set(cmp["mask"])
     matched = cmp[(cmp.group == "random, layer-matched") & (cmp.seed == 0)]
@@ -317,7 +317,7 @@ def test_structure_analyses_on_a_small_store(tmp_path):
     per_seed = s2["measured"]["per-seed average path length"]
     assert per_seed["ticket"]["1"] == round(expected["avg_path_length"], 4)
     assert len(per_seed["random"]) == RANDOM_DRAWS * 2
-    assert [s["title"].split(":")[0] for s in res["sections"]] == ["Structure"] * 4
+    assert [s["title"].split(":")[0] for s in res.sections] == ["Structure"] * 4
 
 
 # -- configuration labels and claim ids -------------------------------------------------------------

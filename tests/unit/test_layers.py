@@ -34,7 +34,7 @@ LAYERS = [
     ("analysis",),
     ("experiments",),
     ("report",),
-    ("status", "bench", "golden", "checkpoint", "catalog", "cli", "__main__"),
+    ("status", "bench", "golden", "checkpoint", "catalog", "publish", "cli", "__main__"),
     ("lens",),
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

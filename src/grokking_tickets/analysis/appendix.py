@@ -22,6 +22,7 @@ from .claims import ClaimDef
 from .figures import new_figure, save
 from .fourier import periodicity
 from .masks import dead_neurons
+from .registry import ANALYSES, Analysis, AnalysisResult
 
 EARLY_STEP = 2000  # "early in training" for C10, fixed before any run
 PERIODICITY_FIGURE = "analysis-periodicity"  # the figure C10 is judged from
@@ -58,7 +59,8 @@ def periodicity_table(store: Store, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def run_analyses(root: str | Path) -> dict[str, Any]:
+def run_appendix(root: str | Path) -> AnalysisResult:
+    """Claim C10 and the dead neurons, from the MLP `tickets` experiment in store ``root``."""
     store = Store(root)
     runs = tickets_runs(store)
     per = periodicity_table(store, runs)
@@ -92,9 +94,13 @@ def run_analyses(root: str | Path) -> dict[str, Any]:
         for arm in ("base", "ticket")
     }
 
-    figures = [_periodicity_figure(store, runs, mean, early)]
     notes = {f"dead neurons at the last step (of {spec.model.d_hidden})": {arm: v for arm, v in dead.items()}}
-    return {"claims": [c10], "figures": figures, "notes": notes, "periodicity": per}
+    sections = [
+        {"title": "Periodicity of hidden neurons (C10)", "figure": _periodicity_figure(store, runs, mean, early),
+         "notes": None, "text": ""},
+        {"title": "Dead neurons", "figure": None, "notes": notes, "text": ""},
+    ]  # fmt: skip
+    return AnalysisResult([c10], sections, {"periodicity": per})
 
 
 def ticket_mask(store: Store, runs: pd.DataFrame, seed: int) -> MaskSpec:
@@ -126,3 +132,6 @@ def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, ea
         ax.set_ylabel("input weight of a neuron")
         ax.set_title(f"{arm}, step {early}: 4 strongest neurons")
     return save(fig, store.root, PERIODICITY_FIGURE)
+
+
+ANALYSES.register(Analysis("appendix", CLAIMS, {"C10": PERIODICITY_FIGURE}, run_appendix))

@@ -156,7 +156,7 @@ class Sample:
 
 def censor_at(summary: pd.DataFrame, arms: Iterable[str]) -> float:
     """The value a run that never grokked enters a comparison with: the largest budget among
-    the compared arms + 1, later than every t_gen measured in them (README: Statistics)."""
+    the compared arms + 1, later than every t_gen measured in them (docs/statistics.md)."""
     return float(summary[summary.arm.isin(list(arms))].steps.max()) + 1
 
 
@@ -243,6 +243,7 @@ CLAIM_GROUPS = {
     "A": "accelerators (beyond the paper)",
     "E": "edge-popup on the memorizing solution (v3)",
     "S": "structure over training (v3)",
+    "P": "progress measures (Nanda et al. 2023; beyond the paper)",
 }
 
 

@@ -1,6 +1,6 @@
 """Graph metrics of masks and weights (v3 App. J), read from a network's matrices.
 
-v3 names the metrics but not the graph; the choices made here (README: Structure):
+v3 names the metrics but not the graph; the choices made here (docs/experiments.md: structure over training):
 
 - **One layer** is the bipartite graph of one matrix W [out, in]: its ``in`` and ``out`` units
   are the nodes, each kept weight an edge, |w| its weight where a metric is weighted. Its
@@ -43,7 +43,7 @@ from scipy.sparse import csgraph
 from ..errors import UserError
 
 # The Ramanujan bound of a layer, from its average degree d. A registry: where v3 and its
-# sources differ, each reading is one line here (README: Structure).
+# sources differ, each reading is one line here (docs/experiments.md: structure over training).
 RAMANUJAN_BOUNDS: dict[str, Callable[[float], float]] = {
     "2sqrt(d-1)": lambda d: 2 * math.sqrt(max(d - 1, 0.0)),  # Hoang et al. 2023 (Ramanujan graphs), d = d_avg
     "sqrt(2d-1)": lambda d: math.sqrt(max(2 * d - 1, 0.0)),  # the form the issue transcribes from v3

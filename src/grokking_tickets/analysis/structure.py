@@ -13,7 +13,7 @@ experiment; nothing trains. Three analyses, each a report section:
   package's scorers) and against tickets of earlier checkpoints (weighted metrics with θ0, which
   every one of these masks is applied to).
 
-The settings below were fixed before any result was seen (README: Structure).
+The settings below were fixed before any result was seen (docs/experiments.md: structure over training).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .claims import ClaimDef, Sample, comparisons, decide
 from .figures import new_figure, save
 from .graphs import DEFAULT_BOUND, network_metrics
 from .masks import mask_drift
+from .registry import ANALYSES, Analysis, AnalysisResult
 from .stats import chance_p, mean_ci
 
 JACCARD_DELTA = 2000  # v3's δt between the compared masks
@@ -302,7 +303,7 @@ def comparison_table(cmp: pd.DataFrame) -> pd.DataFrame:
 # -- the analysis --------------------------------------------------------------------------------
 
 
-def run_structure(root: str | Path) -> dict[str, Any]:
+def run_structure(root: str | Path) -> AnalysisResult:
     """Claims S1 and S2, and the report sections of the structure analyses (title, figure,
     notes, text), from the MLP `tickets` experiment in store ``root``."""
     store = Store(root)
@@ -329,7 +330,7 @@ def run_structure(root: str | Path) -> dict[str, Any]:
         {"title": "Structure: graph metrics of masks at the ticket's density (S2)", "notes": None,
          "figure": _masks_figure(store, cmp), "text": comparison_table(cmp).to_string(index=False)},
     ]  # fmt: skip
-    return {"claims": [s1, s2], "sections": sections, "drift": drift, "entropy": per, "curves": curves, "masks": cmp}
+    return AnalysisResult([s1, s2], sections, {"drift": drift, "entropy": per, "curves": curves, "masks": cmp})
 
 
 # -- figures -------------------------------------------------------------------------------------
@@ -411,3 +412,6 @@ def _masks_figure(store: Store, cmp: pd.DataFrame) -> str:
         ax.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
         ax.set_title(LABELS[k], fontsize=9)
     return save(fig, store.root, MASKS_FIGURE)
+
+
+ANALYSES.register(Analysis("structure", CLAIMS, FIGURE_OF_CLAIM, run_structure))

@@ -21,12 +21,8 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from ..analysis.appendix import CLAIMS as APPENDIX_CLAIMS
-from ..analysis.appendix import PERIODICITY_FIGURE
 from ..analysis.claims import ClaimDef, labelled
 from ..analysis.figures import save
-from ..analysis.structure import CLAIMS as STRUCTURE_CLAIMS
-from ..analysis.structure import FIGURE_OF_CLAIM as STRUCTURE_FIGURES
 from ..analysis.tables import write_tables
 from ..config import Config
 from ..errors import UserError
@@ -53,7 +49,7 @@ def config_label(cfg: Config) -> str:
     (C1@mlp-mul) never overwrite the paper's. Settings (p, widths, train_frac, weight decay,
     the ticket's) do not enter the label: it separates kinds of configuration, while runs are
     keyed by their full settings anyway, and one experiment name covers every run registered
-    under it in a store (README: use a fresh --out for a clean comparison of settings).
+    under it in a store (docs/experiments.md: use a fresh --out for a clean comparison of settings).
     """
     model, task = cfg.model.name, cfg.task.name
     op = cfg.task.op if task == "modular" else ""
@@ -107,7 +103,7 @@ class Context:
             chains = [a.chain(self, s, by_name) for a in stage for s in seeds]
             for level in range(max((len(c) for c in chains), default=0)):
                 self._train([c[level] for c in chains if len(c) > level])
-            specs = {a.name: [a.spec(self, s, by_name) for s in seeds] for a in stage}
+            specs = {a.name: [self._spec(a, s, by_name) for s in seeds] for a in stage}
             self._train([s for v in specs.values() for s in v])
             self._register([{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v])
             out.update(specs)
@@ -129,6 +125,10 @@ class Context:
                         f"it trains train.steps={src.steps:,} and saves every train.checkpoint_every="
                         f"{src.checkpoint_every:,} steps and at the end"
                     )
+
+    def _spec(self, arm: Arm, seed: int, by_name: Mapping[str, Arm]) -> RunSpec:
+        """The run of ``arm`` for ``seed`` (a judge reading a folder without weights overrides it)."""
+        return arm.spec(self, seed, by_name)
 
     def _train(self, specs: list[RunSpec]) -> None:
         """The one call into the runner."""
@@ -290,8 +290,10 @@ def figure_of(cid: str) -> str | None:
     """The stem of the figure a claim id is judged from: "C6@transformer" -> "norm-control@transformer",
     "C2" -> "tickets@transformer" (the configuration C2 is stated for); None for an unknown claim."""
     base, _, label = cid.partition("@")
-    judged = [(name, e.claims) for name, e in EXPERIMENTS.items()] + [(PERIODICITY_FIGURE, APPENDIX_CLAIMS)]
-    judged += [(STRUCTURE_FIGURES[c.id], (c,)) for c in STRUCTURE_CLAIMS]
+    from ..analysis.registry import registered
+
+    judged = [(name, e.claims) for name, e in EXPERIMENTS.items()]
+    judged += [(a.figure_of_claim[c.id], (c,)) for _, a in registered().items() for c in a.claims]
     for stem, claims in judged:
         for c in claims:
             if c.id == base:

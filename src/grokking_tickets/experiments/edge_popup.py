@@ -12,7 +12,7 @@ found reaches 0.92 ± 0.06 test accuracy after 2,000 epochs. Arms (every seed):
 
 D is 0.4 (the authors' code keeps 40% of each layer) and 0.6 (paper scale only). The scores
 train for EP_STEPS steps with AdamW, β (0.9, 0.98) and weight decay 1 on the scores (the
-authors' edge-popup script), lr SCORE_LR (chosen by the sweep in the README: the authors' 0.01
+authors' edge-popup script), lr SCORE_LR (chosen by the sweep in docs/results.md: the authors' 0.01
 moves the masks ~10x slower in our MLP). Beside the claims: the Jaccard index (|A ∩ B| / |A ∪ B|) between each
 edge-popup mask at its last step and the grokking ticket's magnitude mask at the same density
 (``ticket.scope``, base's weights at ``ticket.step``), with what independent masks of those

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.appendix import run_analyses
 from ..analysis.claims import labelled, merge_claims
-from ..analysis.structure import run_structure
+from ..analysis.registry import run_all
 from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
 from ..executors import Executor
 from ..progress import duration
@@ -34,7 +33,7 @@ MLP_ALL = _experiments(
 )
 # MNIST at `quick`: one seed and a 30k-step budget (steps of ~12 ms on 2 cores: the paper's
 # 3 seeds x 100k steps take hours there). 30k is enough for the dense net to grok at the
-# preset's weight decay (README, MNIST weight-decay study); `paper` keeps 100k.
+# preset's weight decay (docs/results.md: MNIST weight-decay study); `paper` keeps 100k.
 MNIST_QUICK = ("train.steps=30000", "train.checkpoint_every=5000", "ticket.step=30000")
 
 # The later version's (v3) tasks: the other modular operations on the MLP, polynomial regression
@@ -149,14 +148,13 @@ def reproduce(
             sections.append({"title": f"{name} ({preset})", "about": experiment.paragraph(), "figure": res.figure,
                              "notes": res.notes, "text": table})  # fmt: skip
     t_analyses = time.time()
-    analyses = run_analyses(out)
-    structure = run_structure(out)  # v3's structure over training: mask drift, Fourier entropy, graphs
+    analysed, skipped = run_all(out)  # every registered analysis (analysis/registry.py), from the store
     timing.append({"config": "(store)", "experiment": "analyses", "model_steps": 0, "seconds": time.time() - t_analyses})
-    claims = merge_claims(out / "claims.json", analyses["claims"] + structure["claims"])
-    for fig, title in zip(analyses["figures"], ("Periodicity of hidden neurons (C10)",)):
-        sections.append({"title": title, "figure": fig, "notes": None, "text": ""})
-    sections.append({"title": "Dead neurons", "figure": None, "notes": analyses["notes"], "text": ""})
-    sections += structure["sections"]
+    claims = merge_claims(out / "claims.json", [row for a in analysed for row in a.claims])
+    for a in analysed:
+        sections += a.sections
+    if skipped:
+        sections.append({"title": "Analyses not run", "figure": None, "notes": skipped, "text": ""})
     times = time_table(timing)
     per_config = times[(times.experiment == "(all)") | (times.config == "(store)")]  # configurations, analyses, all
     settings["time"] = {r.config: {"minutes": float(r.minutes), "model_steps": int(r.model_steps)} for r in per_config.itertuples()}

@@ -53,10 +53,26 @@ class JudgeContext(Context):
     ``claim_label`` replaces the configuration's label in the claim ids it makes (C1@p97)."""
 
     claim_label: str | None = None
+    _registered: dict | None = None  # (experiment, arm, seed) -> run id, in a published folder
 
     @property
     def label(self) -> str:
         return self.claim_label if self.claim_label is not None else super().label
+
+    def _spec(self, arm, seed: int, by_name) -> RunSpec:
+        """In a published folder (no weights: a norm-matched control's spec, which measures the
+        ticket's mask, cannot be rebuilt) the run is the one the experiment registered for this
+        arm and seed when it ran; elsewhere the arm's spec, as when training."""
+        if not self.store.published:
+            return super()._spec(arm, seed, by_name)
+        if self._registered is None:
+            self._registered = {
+                (m["experiment"], m["arm"], int(m["seed"])): m["run_id"] for m in self.store.members()
+            }
+        rid = self._registered.get((self.experiment, arm.name, seed))
+        if rid is None:
+            raise NotInStore(f"{self.experiment}: no run of arm {arm.name!r}, seed {seed} was published")
+        return self.store.spec(rid)
 
     def _train(self, specs: list[RunSpec]) -> None:
         missing = [s for s in specs if not self.store.is_done(s.run_id)]
@@ -123,7 +139,7 @@ for _v in (
 
 AS_RUN = "as run"
 # what the trained variants run by default: C1 is the claim every configuration makes; more
-# experiments per variant cost proportionally more (README: Sensitivity)
+# experiments per variant cost proportionally more (docs/experiments.md: sensitivity)
 TRAINED_EXPERIMENTS = ("tickets",)
 
 

@@ -49,8 +49,11 @@ class Model:
     cfg: ModelConfig
     # The most runs the runner puts in one population on a CPU by default (runner.cohort_jobs;
     # `--max-members` overrides it). Past a few dozen members the working set leaves the caches
-    # and throughput per member falls; models that measured it set their own (README: Speed).
+    # and throughput per member falls; models that measured it set their own (docs/performance.md).
     cpu_max_members: ClassVar[int] = 64
+    # The parameter that embeds input tokens, [d, V] with one column per token (the progress
+    # measures read its Fourier norms over the tokens); None for a model of vector inputs.
+    token_embedding: ClassVar[str | None] = None
 
     @classmethod
     def for_data(cls, cfg: ModelConfig, data: Dataset) -> Model:

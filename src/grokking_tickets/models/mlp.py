@@ -31,8 +31,9 @@ class ModularMLP(Model):
     input_kind = "tokens"
     config_fields = ("d_emb", "d_hidden", "init_scale")
     names = ("W_emb", "W_in", "W_out", "W_unemb")
+    token_embedding = "W_emb"  # [d, V]
     # On the project's 2-core CPU at θ0 (2026-11-26, model-steps/s): K = 8 2,571, 16 2,688,
-    # 32 2,435, 64 2,061 (README: Speed, for the measurement on whole runs).
+    # 32 2,435, 64 2,061 (docs/performance.md, for the measurement on whole runs).
     cpu_max_members = 16
 
     def __init__(self, cfg: ModelConfig, n_tokens: int, n_classes: int):

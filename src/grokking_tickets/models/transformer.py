@@ -41,6 +41,7 @@ class ModularTransformer(Model):
     input_kind = "tokens"
     config_fields = ("d_model", "d_mlp", "eq_token", "init_scale")
     names = ("W_E", "W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U")
+    token_embedding = "W_E"  # [d, V]
 
     def __init__(self, cfg: ModelConfig, n_tokens: int, n_classes: int):
         self.cfg, self.C = cfg, n_classes

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..analysis.appendix import run_analyses
 from ..analysis.claims import claim_group, claim_key, merge_claims, tgen_table
-from ..analysis.structure import run_structure
+from ..analysis.registry import run_all
 from ..analysis.tables import write_tables
 from ..errors import UserError
 from ..experiments import EXPERIMENTS
@@ -38,16 +37,9 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
     # summary.csv afresh first (the analyses read it too), so that a store written before each
     # row kept its own threshold (analysis/tables.py) reads right
     summary = write_tables(Store(out))
-    notes, extra = None, []
-    try:
-        analyses = run_analyses(out)
-        claims = merge_claims(out / "claims.json", analyses["claims"])
-        notes = analyses["notes"]
-        structure = run_structure(out)  # apart: a ticket at rate 0.0 has no structure, but C10 stands
-        claims = merge_claims(out / "claims.json", structure["claims"])
-        extra = structure["sections"]
-    except UserError:  # no MLP tickets experiment here (or no mask to read structure from)
-        pass
+    analysed, skipped = run_all(out)  # every registered analysis (analysis/registry.py); those with nothing to read are noted
+    claims = merge_claims(out / "claims.json", [row for a in analysed for row in a.claims])
+    extra = [s for a in analysed for s in a.sections]
     tables = _tables(summary)
     sections = []
     drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
@@ -56,9 +48,9 @@ def rebuild(out: str | Path, assets: str | Path | None = None) -> tuple[Path, Pa
             name = fig.stem.partition("@")[0]  # tickets@transformer: tickets
             about = EXPERIMENTS[name].paragraph() if name in EXPERIMENTS else ""
             sections.append({"title": fig.stem, "about": about, "figure": str(fig), "notes": None, "text": tables.get(fig.stem, "")})
-    if notes:
-        sections.append({"title": "Dead neurons", "figure": None, "notes": notes, "text": ""})
     sections += extra
+    if skipped:
+        sections.append({"title": "Analyses not run", "figure": None, "notes": skipped, "text": ""})
     if (out / "sensitivity.json").exists():
         sections.append(sensitivity_section(json.loads((out / "sensitivity.json").read_text())))
     paths = write_reports(out, claims, sections, {"rebuilt from": str(out)}, None)

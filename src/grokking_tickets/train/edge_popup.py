@@ -26,7 +26,7 @@ Choices, and where they come from:
   θ0 drawn from the same seed (edge-popup on θ0 freezes exactly that θ0).
 - Optimizer: the run's AdamW settings, applied to the scores (:class:`PopulationAdamW`, one
   weight decay per member, decaying the scores); the experiment sets β (0.9, 0.98) and the
-  authors' weight decay 1 on the scores, with lr 0.1 from our sweep (README).
+  authors' weight decay 1 on the scores, with lr 0.1 from our sweep (docs/results.md: edge-popup).
 
 Members may differ in frozen weights, seed (scores), density and weight decay. Metrics,
 checkpoints (``member_weights``) and norms are of W_eff, the network that computes; the resume

@@ -1,6 +1,6 @@
 """One pruning method per module, each registered in :data:`pruning.base.SCORERS`.
 
-Each follows its original paper (DESIGN.md §2), not the authors' copies of them. The paper's
+Each follows its original paper (docs/configuration.md: where each default comes from), not the authors' copies of them. The paper's
 methods register first, in its order; any other module here registers itself after them.
 """
 
