@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
     p.add_argument("out", help="the run store folder")
-    p.add_argument("--assets", metavar="DIR", help="also write README assets there (figure thumbnails, claims.md)")
+    p.add_argument("--assets", metavar="DIR", help="also write the docs' copy there: the figures and claims.md")
+    p.add_argument("--readme", metavar="FILE", help="with --assets: also rewrite FILE's claims summary (between its markers)")
 
     p = sub.add_parser("bench", help="throughput of the population trainer against a reference loop")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -269,8 +270,10 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from .report.rebuild import rebuild
 
-    md, html = rebuild(args.out, args.assets)
-    print(f"wrote {md} and {html}" + (f"; README assets in {args.assets}" if args.assets else ""))
+    if args.readme and not args.assets:
+        raise UserError("--readme needs --assets (the summary links to the claims page there)")
+    md, html = rebuild(args.out, args.assets, args.readme)
+    print(f"wrote {md} and {html}" + (f"; docs assets in {args.assets}" if args.assets else ""))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:

@@ -255,8 +255,15 @@ def test_iterative_magnitude_pruning_nests_masks(tmp_path):
 def test_report_rebuild_and_readme_assets(tmp_path):
     from grokking_tickets.report.rebuild import rebuild
 
+    from grokking_tickets.report.rebuild import README_BEGIN, README_END
+
     _run("tickets", tmp_path)
-    md, html = rebuild(tmp_path, tmp_path / "assets")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{README_BEGIN}\nold table\n{README_END}\n\nafter\n")
+    md, html = rebuild(tmp_path, tmp_path / "assets", readme)
+    summary = readme.read_text()
+    assert "old table" not in summary and summary.endswith(f"{README_END}\n\nafter\n")
+    assert "| [C1](" in summary and "/claims.md#c1) |" in summary and "| [P1](" in summary
     claims = json.loads((tmp_path / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["C1", "C10", "P1", "S1", "S2"]  # the analyses add C10, P1, S1 and S2
     assert "data:image/png;base64," in html.read_text() and "C10" in md.read_text()

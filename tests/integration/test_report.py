@@ -38,7 +38,10 @@ def test_report_files_are_complete(tmp_path):
     assert "href='#tickets'" in html and "id='tickets'" in html and "href='#norm-control'" in html
     assert "judged by: holds if every ticket seed groks and base mean t_gen / ticket mean t_gen &gt;= 2" in html
     assert "rule: holds" not in html
-    assert html.index("<h2>Claims</h2>") < html.index("data:image/png")  # claims first
+    assert html.index("<h2 id='claims'>Claims</h2>") < html.index("data:image/png")  # claims first
+    # a table of contents links every section; the statistics are said once, above the table
+    assert "<nav><b>Contents</b>" in html and "href='#figure-1'" not in html and "href='#norm-control'" in html
+    assert html.count("9,999 resamples") == 1 and "href='#arithmetic'" in html and "id='arithmetic'" in html
     md = (tmp_path / "report.md").read_text()
     assert "| C1 |" in md and "figures/tickets.png" in md and "torch:" in md and "(#tickets)" in md
     assert "<p>What the &lt;ticket&gt; experiment asks.</p>" in html and "\nWhat the <ticket> experiment asks.\n" in md
@@ -54,10 +57,10 @@ def test_verdicts_old_rows_and_statistics_render(tmp_path):
     _, html_path = write_reports(tmp_path, [ns, old, {**old, "id": "C8", "holds": None}], [], {}, None)
     html = html_path.read_text()
     assert "<b>1 of 2</b> judged claims hold (1 more: direction met, not significant at this n)" in html
-    assert "class='ns'" in html and "<b>not significant</b><div class='brief'>n = 3, p = 0.05</div>" in html
+    assert "class='ns'" in html and "<b>not significant</b>" in html and "<td>3</td><td class='num'>0.05</td>" in html
     assert "<b>holds</b>" in html and "<b>not run</b>" in html
     md = (tmp_path / "report.md").read_text()
-    assert "**not significant** (n = 3, p = 0.05)" in md and "**holds**" in md
+    assert "| 3 | 0.05 | **not significant** |" in md and "**holds**" in md
 
 
 @pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs Debian's chromium and chromium-driver")

@@ -7,7 +7,6 @@ structure, are in :mod:`.structure`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd

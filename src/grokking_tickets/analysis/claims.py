@@ -101,6 +101,10 @@ class ClaimDef:
     paper: str  # what the paper reports
     rule: str
     config: str = ""  # the paper's main configuration: the MLP on modular addition
+    # What still differs between the protocol this claim is judged under and the authors' code
+    # (their repository gouki510/Grokking-Tickets; file and commit named), "" where nothing known does
+    differs: str = ""
+    protocol: str = "ours"  # the protocol the row is judged under (a sensitivity variant names its own)
 
     def id_for(self, label: str) -> str:
         return self.id if label == self.config else labelled(self.id, label)
@@ -115,7 +119,8 @@ class ClaimDef:
         verdict = holds if isinstance(holds, str) else _FROM_HOLDS[holds]
         return {
             "id": cid, "statement": self.statement, "paper": self.paper, "measured": measured,
-            "holds": holds_of(verdict), "verdict": verdict,
+            "holds": holds_of(verdict), "verdict": verdict, "protocol": self.protocol,
+            "differs": self.differs or "nothing known",
         }  # fmt: skip
 
 

@@ -77,6 +77,8 @@ S1 = ClaimDef(
     "coincides if |t_JD − t_gen| / t_gen <= {tol}. Holds if it coincides for every seed that grokked and "
     "the chance of that many coincidences, were t_JD any compared step with equal probability, is below "
     "0.05 (Poisson-binomial tail)",
+    differs="the drift includes θ0 → 2k, whose distance is always the largest; their notebooks plot from 2k–3k on "
+    "(mask_sim.ipynb at f35d376, figure.ipynb at 23016fe)",
 )
 S2 = ClaimDef(
     "S2",

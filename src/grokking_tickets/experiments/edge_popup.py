@@ -59,6 +59,10 @@ E1 = ClaimDef(
     "and decays the scores)",
     f"holds if the mean test accuracy of popup-mem-{E1_DENSITY} at step {EP_STEPS:,} is >= 0.86 "
     "(v3's 0.92 minus its standard deviation 0.06)",
+    differs="their train_slth.py (74c55e6) redraws the split from the seed while reusing one source checkpoint "
+    "(about half the 'test' pairs were trained on), train_frac 0.5, θ_mem at step 1,000, Kaiming-normal embedding, "
+    "and a second script trains the masked weights too (--weight_learning --double_reg); ours: one split, 40%, "
+    "step 2,000, frozen weights",
 )
 E2 = ClaimDef(
     "E2",

@@ -21,6 +21,8 @@ C7 = ClaimDef(
     "holds if the ticket's step-averaged L1 is below and its L2 above both controls', and each of the four "
     "one-sided Mann–Whitney tests on the per-seed step-averaged norms has p < 0.05 (the runs are paired by "
     "seed; a signed-rank test could not go below p = 1/8 at 3 seeds, so they are tested as two samples)",
+    differs="judged on the norms of all weights as one vector; their utils.get_weight_norm averages each "
+    "matrix's norm (that reading is reported in the row and judged by the sensitivity variant authors-norms)",
 )
 NAMES = ["ticket", "l1-control", "l2-control", "base"]  # in the figure and the measured numbers
 

@@ -17,6 +17,9 @@ C9 = ClaimDef(
     "and for each method the one-sided Mann–Whitney tests of base t_gen < its t_gen and of ticket t_gen < its "
     "t_gen have p < 0.05 (a rank test cannot show 'not faster than the base', so it tests the stronger "
     "'slower than the base': not significant there means no faster, but not shown slower)",
+    differs="SNIP, GraSP and SynFlow as their original papers define them, scored at θ0; their prune.py uses "
+    "copies of Synaptic-Flow's (GraSP with temperature 200, SynFlow on real data in float32) and scores the "
+    "loaded final weights",
 )
 METHODS = ("random", "snip", "grasp", "synflow")  # the paper's four (a new scorer is an arm of its own)
 

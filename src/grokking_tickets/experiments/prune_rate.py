@@ -15,6 +15,7 @@ C5 = ClaimDef(
     "holds if rates 0.1/0.3/0.5/0.7 each beat the base mean t_gen, no 0.9 seed groks, "
     "and the fastest fully-grokking rate lies in [0.3, 0.7], and for each of 0.1/0.3/0.5/0.7 the one-sided "
     "Mann–Whitney test of its t_gen < base t_gen has p < 0.05 (the 0.9 and fastest-rate parts are not tested)",
+    differs="tickets train 30k steps; several commits of theirs train them 50k, on rate grids of 0.1 and 0.05, one seed",
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.claims import claim_group, claim_key, stats_brief, verdict_of
+from ..analysis.claims import claim_key, stats_brief, verdict_of
 from ..analysis.tables import arithmetic_mixes, store_arithmetics
 from ..experiments import figure_of
 from ..store import write_text
@@ -47,16 +47,9 @@ def _measured_text(measured: Any, skip: tuple[str, ...] = ()) -> list[str]:
     ]
 
 
-def _rule(c: dict) -> str:
-    return str(c["measured"].get("rule", "")) if isinstance(c["measured"], dict) else ""
-
-
-def _brief_md(c: dict) -> str:
-    return f" ({stats_brief(c)})" if stats_brief(c) else ""
-
-
-def _brief_html(c: dict) -> str:
-    return f"<div class='brief'>{html.escape(stats_brief(c))}</div>" if stats_brief(c) else ""
+def _md_cell(text: Any) -> str:
+    """Text for one Markdown table cell: pipes escaped, on one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _anchor(section: dict) -> str | None:
@@ -104,38 +97,78 @@ def _arithmetic(out: Path) -> tuple[list[str], str]:
     return lines, warn
 
 
+def _slug(text: str) -> str:
+    """An HTML id for a heading without a figure: lowercase words joined by hyphens."""
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split()) or "section"
+
+
+def _section_ids(sections: list[dict]) -> list[str]:
+    """Each section's anchor: its figure's stem (what claims link to), else a slug of its title."""
+    ids, seen = [], set()
+    for s in sections:
+        base = _anchor(s) or _slug(s["title"])
+        sid, i = base, 2
+        while sid in seen:
+            sid, i = f"{base}-{i}", i + 1
+        seen.add(sid)
+        ids.append(sid)
+    return ids
+
+
+STATISTICS_ABOUT = (
+    "Each claim is judged by the fixed rule under its id. A comparison's effect is the ratio of the arms' means "
+    "(above 1 in the claimed direction) with a 95% bootstrap interval (BCa, 9,999 resamples, seed 0); "
+    "'k/n seeds' counts the seeds on which the claimed direction holds, arms paired by seed; p is the one-sided "
+    "Mann–Whitney U test's (exact, or an exact permutation test with ties), the largest where a claim makes "
+    "several comparisons, all of which must hold (no multiplicity correction). A run that never reaches the "
+    "threshold enters at its budget + 1. With 3 seeds against 3 the smallest p is 0.05, so such a claim reads "
+    "'not significant' at best. A claim without a test (C10, E1, S1) is decided by its rule alone."
+)
+
+
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "about" (a paragraph, optional), "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
+    from .table import cells
+
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held, more = tally(claims)
     vers = versions()
     took = "n/a (rebuilt from the run store)" if runtime_s is None else f"{runtime_s / 60:.1f} min"
     arith, mixed = _arithmetic(out)
+    ids = _section_ids(sections)
+    toc = [("claims", "Claims"), *[(i, s["title"]) for i, s in zip(ids, sections)],
+           ("arithmetic", "Arithmetic"), ("settings", "Settings"), ("software", "Software")]  # fmt: skip
+    anchors = {a for a in map(_anchor, sections) if a}
     md = [
         "# grokking-tickets: reproduction report",
         "",
         f"{held} judged claims hold{more}. Run time: {took}.",
         "",
         *([f"**Warning:** {mixed}", ""] if mixed else []),
-        "## Claims",
+        "Contents: " + " · ".join(f"[{t}](#{i})" for i, t in toc),
         "",
-        "| id | claim | paper | measured | verdict | judged by |",
-        "|---|---|---|---|---|---|",
+        '## Claims <a id="claims"></a>',
+        "",
+        STATISTICS_ABOUT,
+        "",
+        "| id | claim | paper | ours: effect [95% CI], seeds in direction | n | p | verdict | protocol | differs from the authors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    anchors = {a for a in map(_anchor, sections) if a}
     group = None
     for c in claims:
-        if claim_group(c["id"]) != group:  # a row naming each group: the paper's claims first
-            group = claim_group(c["id"])
-            md.append(f"| | **{group}** | | | | |")
-        meas = "<br>".join(_measured_text(c["measured"], ("rule",))).replace("|", "\\|")
+        cell = cells(c)
+        if cell["group"] != group:  # a row naming each group: the paper's claims first
+            group = cell["group"]
+            md.append(f"| | **{group}** | | | | | | | |")
         fig = figure_of(c["id"])
         link = f" ([figure](#{fig}))" if fig in anchors else ""
-        rule = _rule(c).replace("|", "\\|")
-        md.append(f"| {c['id']} | {c['statement']} | {c['paper']} | {meas} | **{verdict_of(c)}**{_brief_md(c)}{link} | {rule} |")
-    for s in sections:
-        anchor = f' <a id="{_anchor(s)}"></a>' if _anchor(s) else ""
-        md += ["", f"## {s['title']}{anchor}", ""]
+        rule = f"<br>*judged by:* {_md_cell(cell['rule'])}" if cell["rule"] else ""
+        md.append(
+            f"| {cell['id']} | {_md_cell(cell['claim'])}{rule} | {_md_cell(cell['paper'])} | {'<br>'.join(_md_cell(x) for x in cell['ours'])} | "
+            f"{cell['n']} | {cell['p']} | **{cell['verdict']}**{link} | {_md_cell(cell['protocol'])} | {_md_cell(cell['differs'])} |"
+        )
+    for s, sid in zip(sections, ids):
+        md += ["", f'## {s["title"]} <a id="{sid}"></a>', ""]
         if s.get("about"):
             md += [s["about"], ""]
         if s.get("text"):
@@ -144,44 +177,50 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
             md += [f"![{s['title']}]({Path(s['figure']).relative_to(out).as_posix()})", ""]
         for line in _measured_text(s.get("notes") or {}):
             md.append(f"- {line}")
-    md += ["", "## Arithmetic", "", ARITHMETIC_ABOUT, ""] + [f"- {x}" for x in arith]
-    md += ["", "## Settings", "", "```json", json.dumps(settings, indent=2), "```", "", "## Software", ""]
+    md += ["", '## Arithmetic <a id="arithmetic"></a>', "", ARITHMETIC_ABOUT, ""] + [f"- {x}" for x in arith]
+    md += ["", '## Settings <a id="settings"></a>', "", "```json", json.dumps(settings, indent=2), "```", "",
+           '## Software <a id="software"></a>', ""]
     md += [f"- {k}: {v}" for k, v in vers.items()]
     md_path = out / "report.md"
     write_text(md_path, "\n".join(md) + "\n")
 
     h = [
         "<!doctype html><html><head><meta charset='utf-8'><title>grokking-tickets report</title><style>",
-        "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}",
+        "body{font-family:system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}",
         "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}",
         ".holds{background:#e6f4e6}.fails{background:#fbe9e9}.ns{background:#fdf6dc}.none{background:#eee}",
-        "img{max-width:100%}.brief{color:#555;font-size:12px}",
-        ".rule{color:#555;font-size:12px;margin-top:4px}.verdict{min-width:12em}.verdict b{white-space:nowrap}",
+        "img{max-width:100%}.brief{color:#555;font-size:12px}.num{white-space:nowrap}",
+        ".rule{color:#555;font-size:12px;margin-top:4px}.verdict{min-width:9em}.verdict b{white-space:nowrap}",
+        "nav ol{columns:2;font-size:14px}",
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
         f"<p><b>{held}</b> judged claims hold{html.escape(more)}. Run time: {took}.</p>",
         *([f"<p class='fails'><b>Warning:</b> {html.escape(mixed)}</p>"] if mixed else []),
-        "<h2>Claims</h2><table><tr><th>id</th><th>claim</th><th>paper</th><th>measured</th><th>verdict</th></tr>",
+        "<nav><b>Contents</b><ol>" + "".join(f"<li><a href='#{html.escape(i)}'>{html.escape(t)}</a></li>" for i, t in toc) + "</ol></nav>",
+        f"<h2 id='claims'>Claims</h2><p>{html.escape(STATISTICS_ABOUT)}</p>",
+        ("<table><tr><th>id</th><th>claim</th><th>paper</th><th>ours: effect [95% CI], seeds in direction</th>"
+         "<th>n</th><th>p</th><th>verdict</th><th>protocol</th><th>differs from the authors</th></tr>"),
     ]
     group = None
     for c in claims:
-        if claim_group(c["id"]) != group:
-            group = claim_group(c["id"])
-            h.append(f"<tr><th colspan='5' style='text-align:left'>{html.escape(group)}</th></tr>")
-        cls = CSS_CLASS[verdict_of(c)]
-        meas = "<br>".join(html.escape(x) for x in _measured_text(c["measured"], ("rule",)))
+        cell = cells(c)
+        if cell["group"] != group:
+            group = cell["group"]
+            h.append(f"<tr><th colspan='9' style='text-align:left'>{html.escape(group)}</th></tr>")
+        cls = CSS_CLASS[cell["verdict"]]
         fig = figure_of(c["id"])
         link = f"<br><a href='#{html.escape(fig)}'>figure</a>" if fig in anchors else ""
-        rule = f"<div class='rule'>judged by: {html.escape(_rule(c))}</div>" if _rule(c) else ""
+        rule = f"<div class='rule'>judged by: {html.escape(cell['rule'])}</div>" if cell["rule"] else ""
+        ours = "<br>".join(f"<span class='num'>{html.escape(x)}</span>" for x in cell["ours"])
         h.append(
-            f"<tr class='{cls}'><td>{html.escape(c['id'])}</td><td>{html.escape(c['statement'])}</td>"
-            f"<td>{html.escape(str(c['paper']))}</td><td>{meas}</td>"
-            f"<td class='verdict'><b>{verdict_of(c)}</b>{_brief_html(c)}{link}{rule}</td></tr>"
+            f"<tr class='{cls}'><td>{html.escape(cell['id'])}</td><td>{html.escape(cell['claim'])}{rule}</td>"
+            f"<td>{html.escape(cell['paper'])}</td><td>{ours}</td><td>{cell['n']}</td>"
+            f"<td class='num'>{html.escape(cell['p'])}</td><td class='verdict'><b>{cell['verdict']}</b>{link}</td>"
+            f"<td>{html.escape(cell['protocol'])}</td><td>{html.escape(cell['differs'])}</td></tr>"
         )
     h.append("</table>")
-    for s in sections:
-        anchor = f" id='{html.escape(_anchor(s))}'" if _anchor(s) else ""
-        h.append(f"<h2{anchor}>{html.escape(s['title'])}</h2>")
+    for s, sid in zip(sections, ids):
+        h.append(f"<h2 id='{html.escape(sid)}'>{html.escape(s['title'])}</h2>")
         if s.get("about"):
             h.append(f"<p>{html.escape(s['about'])}</p>")
         if s.get("text"):
@@ -192,10 +231,10 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         notes = _measured_text(s.get("notes") or {})
         if notes:
             h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in notes) + "</ul>")
-    h.append(f"<h2>Arithmetic</h2><p>{html.escape(ARITHMETIC_ABOUT)}</p>")
+    h.append(f"<h2 id='arithmetic'>Arithmetic</h2><p>{html.escape(ARITHMETIC_ABOUT)}</p>")
     h.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in arith) + "</ul>")
-    h.append(f"<h2>Settings</h2><pre>{html.escape(json.dumps(settings, indent=2))}</pre>")
-    h.append("<h2>Software</h2><ul>" + "".join(f"<li>{k}: {html.escape(v)}</li>" for k, v in vers.items()) + "</ul>")
+    h.append(f"<h2 id='settings'>Settings</h2><pre>{html.escape(json.dumps(settings, indent=2))}</pre>")
+    h.append("<h2 id='software'>Software</h2><ul>" + "".join(f"<li>{k}: {html.escape(v)}</li>" for k, v in vers.items()) + "</ul>")
     h.append("</body></html>")
     html_path = out / "report.html"
     write_text(html_path, "\n".join(h) + "\n")
