@@ -253,9 +253,7 @@ def test_iterative_magnitude_pruning_nests_masks(tmp_path):
 
 
 def test_report_rebuild_and_readme_assets(tmp_path):
-    from grokking_tickets.report.rebuild import rebuild
-
-    from grokking_tickets.report.rebuild import README_BEGIN, README_END
+    from grokking_tickets.report.rebuild import README_BEGIN, README_END, rebuild
 
     _run("tickets", tmp_path)
     readme = tmp_path / "README.md"
@@ -265,7 +263,8 @@ def test_report_rebuild_and_readme_assets(tmp_path):
     assert "old table" not in summary and summary.endswith(f"{README_END}\n\nafter\n")
     assert "| [C1](" in summary and "/claims.md#c1) |" in summary and "| [P1](" in summary
     claims = json.loads((tmp_path / "claims.json").read_text())
-    assert [c["id"] for c in claims] == ["C1", "C10", "P1", "S1", "S2"]  # the analyses add C10, P1, S1 and S2
+    # the analyses add C10, P1, S1 (also under the authors' window) and S2
+    assert [c["id"] for c in claims] == ["C1", "C10", "P1", "S1", "S1@authors-window", "S2"]
     assert "data:image/png;base64," in html.read_text() and "C10" in md.read_text()
     assert (tmp_path / "assets" / "figures" / "tickets.png").exists()
     assert (tmp_path / "assets" / "figures" / "analysis-periodicity.png").exists()
@@ -286,8 +285,9 @@ def test_structure_analyses_on_a_small_store(tmp_path):
 
     _run("tickets", tmp_path)
     res = run_structure(tmp_path)
-    s1, s2 = res.claims
+    s1, s1_authors, s2 = res.claims
     assert (s1["id"], s2["id"]) == ("S1", "S2") and s1["verdict"] in VERDICTS and s2["verdict"] in VERDICTS
+    assert s1_authors["id"] == "S1@authors-window" and s1_authors["protocol"] == "authors-window"
     store = Store(tmp_path)
     summary = pd.read_csv(tmp_path / "summary.csv")
     base = summary[summary.arm == "base"].set_index("seed").run_id

@@ -44,6 +44,20 @@ def test_s1_fails_where_a_seed_changes_most_away_from_its_jump():
     assert row["measured"]["seeds that coincide"] == "1 of 2 that grokked (of 2)"
 
 
+def test_s1_under_the_authors_window_leaves_out_the_comparison_with_theta0():
+    """The largest change at θ0 → 2k (every seed): S1 fails as we judge it; under the authors'
+    window (steps t with t − δt > 0) the second peak, at the jump, decides."""
+    drift = _drift({0: 2000, 1: 2000, 2: 2000, 3: 2000})
+    at_jump = drift.step == 20000
+    drift.loc[at_jump, [*LAYERS, "mean"]] = 0.3  # a second peak, at t_gen
+    runs = _runs(dict.fromkeys(range(4), 20000))
+    ours = judge_s1(drift, runs, 2000)
+    theirs = judge_s1(drift, runs, 2000, authors_window=True)
+    assert ours["id"] == "S1" and ours["verdict"] == "does not hold" and ours["protocol"] == "ours"
+    assert theirs["id"] == "S1@authors-window" and theirs["protocol"] == "authors-window"
+    assert theirs["verdict"] == "holds" and theirs["measured"]["per seed"]["0"]["t_JD"] == 20000
+
+
 def test_s1_is_not_run_without_a_seed_that_grokked():
     row = judge_s1(_drift({0: 20000}), _runs({0: float("nan")}), 2000)
     assert row["verdict"] == "not run" and row["measured"]["per seed"]["0"]["t_gen"] is None

@@ -18,6 +18,7 @@ The settings below were fixed before any result was seen (docs/experiments.md: s
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,15 @@ S2 = ClaimDef(
     "masks per seed. Holds if the ticket's mean path length is above the random masks' and its mean "
     "clustering below, each one-sided Mann–Whitney p < 0.05",
 )
+# The authors' window (their notebooks plot the drift from 2k–3k on: mask_sim.ipynb at f35d376,
+# figure.ipynb at 23016fe): the comparisons against θ0 left out, i.e. only steps t with t − δt > 0.
+AUTHORS_WINDOW = "authors-window"
+S1_AUTHORS = dataclasses.replace(
+    S1,
+    protocol=AUTHORS_WINDOW,
+    differs="the window only: comparisons against θ0 left out, as their notebooks plot (mask_sim.ipynb at "
+    "f35d376, figure.ipynb at 23016fe); their masks are per layer, ours at the ticket's rate and scope",
+)
 CLAIMS = (S1, S2)
 FIGURE_OF_CLAIM = {"S1": DRIFT_FIGURE, "S2": MASKS_FIGURE}
 
@@ -129,8 +139,12 @@ def drift_table(store: Store, runs: pd.DataFrame) -> tuple[pd.DataFrame, int | N
     return pd.DataFrame(rows), used
 
 
-def judge_s1(drift: pd.DataFrame, runs: pd.DataFrame, delta: int | None) -> dict[str, Any]:
+def judge_s1(drift: pd.DataFrame, runs: pd.DataFrame, delta: int | None, authors_window: bool = False) -> dict[str, Any]:
+    """S1 from the drift table; ``authors_window``: judged under the authors' window (only steps t
+    with t − δt > 0), as the row S1@authors-window."""
     base = runs[runs.arm == "base"].set_index("seed")
+    if authors_window and delta:
+        drift = drift[drift.step > delta]
     per: dict[str, Any] = {}
     hits, chances, offsets = 0, [], []
     for seed, d in drift.groupby("seed"):
@@ -169,7 +183,8 @@ def judge_s1(drift: pd.DataFrame, runs: pd.DataFrame, delta: int | None) -> dict
     }
     layers = ", ".join(LAYERS)
     delta_text = f"{delta:,}" if delta else "one checkpoint (short run)"
-    return S1.row("", measured, decide(direction, [p]), delta=delta_text, layers=layers, tol=S1_TOLERANCE)
+    defn, label = (S1_AUTHORS, AUTHORS_WINDOW) if authors_window else (S1, "")
+    return defn.row(label, measured, decide(direction, [p]), delta=delta_text, layers=layers, tol=S1_TOLERANCE)
 
 
 # -- Fourier entropy -----------------------------------------------------------------------------
@@ -312,6 +327,7 @@ def run_structure(root: str | Path) -> AnalysisResult:
     runs = tickets_runs(store)
     drift, delta = drift_table(store, runs)
     s1 = judge_s1(drift, runs, delta)
+    s1_authors = judge_s1(drift, runs, delta, authors_window=True)
     per = periodicity_table(store, runs)
     entropy = entropy_at(per)
     curves = graph_curves(store, runs)
@@ -332,7 +348,7 @@ def run_structure(root: str | Path) -> AnalysisResult:
         {"title": "Structure: graph metrics of masks at the ticket's density (S2)", "notes": None,
          "figure": _masks_figure(store, cmp), "text": comparison_table(cmp).to_string(index=False)},
     ]  # fmt: skip
-    return AnalysisResult([s1, s2], sections, {"drift": drift, "entropy": per, "curves": curves, "masks": cmp})
+    return AnalysisResult([s1, s1_authors, s2], sections, {"drift": drift, "entropy": per, "curves": curves, "masks": cmp})
 
 
 # -- figures -------------------------------------------------------------------------------------

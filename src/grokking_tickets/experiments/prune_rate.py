@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
-from ..analysis.figures import accuracy_curves, new_figure
+from ..analysis.figures import accuracy_curves, new_figure, tgen_points
 from .arms import Dense, Ticket
 from .base import Experiment, Grid, register
 
@@ -48,12 +48,11 @@ class PruneRate(Experiment):
 
     def figure(self, ctx, summary, metrics):
         rates = self.grid(ctx)
-        tg = {r: arm_tgen(summary, f"rate={r}") for r in rates}
         fig = new_figure(11, 4)
         ax1, ax2 = fig.subplots(1, 2)
         accuracy_curves(ax1, metrics, [f"rate={r}" for r in rates], "pruning rate", train=False)
-        xs = [r for r in rates if tg[r]["grokked"]]
-        ax2.errorbar(xs, [tg[r]["mean"] for r in xs], yerr=[tg[r]["std"] for r in xs], fmt="o-", capsize=3)
+        tgen_points(ax2, summary, [f"rate={r}" for r in rates], list(rates), float(summary.steps.max()))
         ax2.set_xlabel("pruning rate")
-        ax2.set_ylabel("t_gen (mean ± std; censored at the budget)")
+        ax2.set_ylabel("t_gen per seed (bar: median)")
+        ax2.set_title("open triangle: never generalized within the budget (dotted)", fontsize=10)
         return fig

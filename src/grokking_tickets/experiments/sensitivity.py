@@ -249,6 +249,7 @@ def sensitivity(
         "claims": judged,  # each judged variant's claim rows (C1@p97 ...), with what they measured
     }  # fmt: skip
     write_json(Path(out) / "sensitivity.json", result)
+    grid_figure(result, out)
     return result
 
 
@@ -263,3 +264,35 @@ def grid_table(result: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+
+
+GRID_FIGURE = "sensitivity"
+_CELL_COLORS = {"holds": "#4c9a4c", "not significant": "#e6c34a", DIRECTION_MET: "#9cc79c",
+                "does not hold": "#c85a5a", "not run": "#e6e6e6"}  # fmt: skip
+
+
+def grid_figure(result: dict[str, Any], root: str | Path) -> str:
+    """The grid as a picture: a row per claim, a column per variant, each cell coloured by its
+    verdict and labelled, the classification at the right. Saved as figures/sensitivity.png."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    from ..analysis.figures import new_figure, save
+
+    table = grid_table(result)
+    variants = list(result["variants"])
+    rows = result["grid"]
+    fig = new_figure(max(8.0, 1.0 + 0.9 * len(variants)), 1.2 + 0.32 * len(rows))
+    ax = fig.subplots()
+    image = [[to_rgb(_CELL_COLORS.get(r[v], "#ffffff")) for v in variants] for r in rows]
+    ax.imshow(image, aspect="auto", interpolation="nearest")
+    for i, row in table.iterrows():
+        for j, v in enumerate(variants):
+            ax.text(j, i, row[v], ha="center", va="center", fontsize=7)
+    ax.set_xticks(range(len(variants)), variants, rotation=40, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{r['claim']}: {r['classification']}" for r in rows], fontsize=8)
+    ax.tick_params(length=0)
+    legend = [Patch(color=c, label=k) for k, c in _CELL_COLORS.items()]
+    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=5, fontsize=7, frameon=False)
+    ax.set_title("each claim judged as run and under each variant (row label: its classification)", fontsize=10)
+    return save(fig, Path(root), GRID_FIGURE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
-from ..analysis.figures import accuracy_curves, band, new_figure
+from ..analysis.figures import accuracy_curves, band, legend_below, log_steps, new_figure
 from .arms import Dense, Ticket
 from .base import Experiment, register
 
@@ -93,8 +93,10 @@ class Tickets(Experiment):
             df = metrics[metrics.arm == arm]
             band(ax1, df, "test_loss", arm, f"C{i}", "-")
             band(ax1, df, "train_loss", None, f"C{i}", "--")
-        ax1.set_xlabel("step")
+        log_steps(ax1, metrics.step.unique())
+        ax1.set_xlabel("step (log)")
         ax1.set_ylabel("loss (test solid, train dashed)")
-        ax1.legend(fontsize=8)
+        ax1.set_title("loss (median over seeds; shaded: their range)", fontsize=10)
+        legend_below(ax1)
         accuracy_curves(ax2, metrics, ["base", "ticket"], "grokking ticket vs base")
         return fig

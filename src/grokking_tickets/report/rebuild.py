@@ -43,6 +43,7 @@ def rebuild(out: str | Path, assets: str | Path | None = None, readme: str | Pat
     tables = _tables(summary)
     sections = []
     drawn = {Path(s["figure"]).stem for s in extra if s.get("figure")}  # these come with their own sections
+    drawn.add("sensitivity")  # the grid's figure: in its own section below
     for fig in sorted((out / "figures").glob("*.png")):
         if fig.stem not in drawn:
             name = fig.stem.partition("@")[0]  # tickets@transformer: tickets
@@ -52,16 +53,17 @@ def rebuild(out: str | Path, assets: str | Path | None = None, readme: str | Pat
     if skipped:
         sections.append({"title": "Analyses not run", "figure": None, "notes": skipped, "text": ""})
     if (out / "sensitivity.json").exists():
-        sections.append(sensitivity_section(json.loads((out / "sensitivity.json").read_text())))
+        sections.append(sensitivity_section(json.loads((out / "sensitivity.json").read_text()), out))
     paths = write_reports(out, claims, sections, {"rebuilt from": str(out)}, None)
     if assets:
         write_assets(out, Path(assets), claims, Path(readme) if readme else None)
     return paths
 
 
-def sensitivity_section(result: dict) -> dict:
-    """The claims x variants grid of `grokking-tickets sensitivity`, with what each variant is."""
-    from ..experiments.sensitivity import grid_table
+def sensitivity_section(result: dict, out: Path) -> dict:
+    """The claims x variants grid of `grokking-tickets sensitivity`, with what each variant is
+    (its figure where `sensitivity` drew one)."""
+    from ..experiments.sensitivity import GRID_FIGURE, grid_table
 
     about = (
         "Each claim judged as run and again under each variant (holds; n.s.: direction met, not "
@@ -71,9 +73,11 @@ def sensitivity_section(result: dict) -> dict:
         + "; ".join(f"{name}: {text}" for name, text in result["variants"].items())
         + ". Trained variants ran: " + ", ".join(result["trained_experiments"]) + "."
     )
+    path = out / "figures" / f"{GRID_FIGURE}.png"
+    figure = str(path) if path.exists() else None
     fragile = {r["claim"]: r["direction met in"] for r in result["grid"] if r["classification"] == "fragile"}
     notes = {f"{cid} is fragile: its direction is met only in": ", ".join(met) for cid, met in fragile.items()}
-    return {"title": "Sensitivity of the claims", "about": about, "figure": None, "notes": notes or None,
+    return {"title": "Sensitivity of the claims", "about": about, "figure": figure, "notes": notes or None,
             "text": grid_table(result).to_string(index=False)}  # fmt: skip
 
 

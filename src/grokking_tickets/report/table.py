@@ -119,7 +119,7 @@ def n_cell(row: dict[str, Any]) -> str:
 def paper_cell(row: dict[str, Any], defs: dict[str, Any] | None = None) -> str:
     """The paper's number, only on the row of the configuration the paper states it for: C1's
     "ticket ~5k vs base >25k" is not shown on C1@mlp-div."""
-    if "@" in row["id"]:
+    if "@" in row["id"] and row.get("protocol", PROTOCOL) == PROTOCOL:  # another configuration, not another protocol
         return f"– (stated for {row['id'].partition('@')[0]})"
     return str(row.get("paper", ""))
 
