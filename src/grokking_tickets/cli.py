@@ -138,9 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", required=True, metavar="NAME,...", help="tensorboard and/or wandb (offline unless WANDB_MODE says otherwise)")
 
     p = sub.add_parser("publish", help="copy a store's evidence (claims, tables, specs, metrics, figures; no weights) to a folder to commit")
-    p.add_argument("out", help="the run store folder")
-    p.add_argument("dest", help="the folder to write (new, or an earlier publication, which is replaced)")
-    p.add_argument("--check", action="store_true", help="only check DEST: has any published file changed since?")
+    p.add_argument("folders", nargs="+", metavar="STORE DEST",
+                   help="the run store and the folder to write (new, or an earlier publication, which is replaced)")
+    p.add_argument("--check", action="store_true", help="instead: check one published folder (has any file changed since?)")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
     p.add_argument("out", help="the run store folder")
@@ -384,14 +384,20 @@ def cmd_publish(args: argparse.Namespace) -> None:
     from .publish import check, publish
 
     if args.check:
-        problems = check(args.dest)
+        if len(args.folders) != 1:
+            raise UserError("publish --check takes one folder: the published one")
+        (dest,) = args.folders
+        problems = check(dest)
         if problems:
-            print(f"{args.dest}: {len(problems)} file(s) differ from the publication: " + "; ".join(problems[:10]))
+            print(f"{dest}: {len(problems)} file(s) differ from the publication: " + "; ".join(problems[:10]))
             raise SystemExit(1)
-        print(f"{args.dest}: every published file is as it was published")
+        print(f"{dest}: every published file is as it was published")
         return
-    marker = publish(args.out, args.dest)
-    print(f"published {marker['runs']} runs of {len(marker['experiments'])} experiments, {len(marker['files'])} files, to {args.dest}")
+    if len(args.folders) != 2:
+        raise UserError("publish takes two folders: the run store and the folder to write")
+    store, dest = args.folders
+    marker = publish(store, dest)
+    print(f"published {marker['runs']} runs of {len(marker['experiments'])} experiments, {len(marker['files'])} files, to {dest}")
 
 
 def cmd_presets(args: argparse.Namespace) -> None:

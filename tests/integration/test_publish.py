@@ -66,7 +66,7 @@ def test_a_published_folder_rebuilds_the_report_and_rejudges_every_claim(tmp_pat
     (problem,) = check(out)
     assert problem.startswith("changed: runs/") and problem.endswith("metrics.parquet")
     with pytest.raises(SystemExit) as e:
-        main(["publish", str(store), str(out), "--check"])
+        main(["publish", "--check", str(out)])
     assert e.value.code == 1
 
 

@@ -27,3 +27,12 @@ def test_the_c1_regime_table_is_the_committed_data():
         assert line == f"| {variant} | {arm} | {want} |", line
     # every ticket row of the data is quoted (the bases repeat under wd0)
     assert {(v, "ticket") for v in df.variant.unique()} <= set(quoted)
+
+
+def test_the_authors_control_numbers_are_the_committed_data():
+    df = pd.read_csv(ROOT / "results" / "authors-control" / "authors_control.csv").set_index("run")
+    section = DOC.split("## A positive control from the authors' code", 1)[1]
+    for run, label in (("base:wd1", "their base"), ("ticket:committed", "their ticket as committed"),
+                       ("ticket:wd1", "their ticket retrained at weight decay 1.0")):  # fmt: skip
+        row = next(line for line in section.splitlines() if line.startswith(f"| {label}"))
+        assert row.endswith(f"| {int(df.loc[run, 't_gen']):,} |"), row

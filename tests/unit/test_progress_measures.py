@@ -131,3 +131,23 @@ def test_the_analysis_on_a_small_store(tmp_path):
     direct = m.measure(store.weights(rid, 100), key)
     at = table[(table.run_id == rid) & (table.step == 100)].iloc[0]
     assert direct["restricted_loss"] == pytest.approx(at.restricted_loss, rel=1e-12)
+
+
+def test_the_transformer_is_measured_under_its_label(tmp_path):
+    """The transformer's tickets (all ordered pairs, an embedding W_E with more columns than
+    numbers) are measured too, as P1@transformer, their replay equal to the stored weights."""
+    cfg = from_dict({
+        "task": {"p": 11, "train_frac": 0.5, "pairs": "all"}, "model": {"name": "transformer", "d_model": 16, "d_mlp": 16},
+        "train": {"steps": 200, "eval_every": 50, "checkpoint_every": 100}, "ticket": {"step": 200, "rate": 0.6},
+        "seeds": [0],
+    })  # fmt: skip
+    run_experiment("tickets", cfg, "quick", tmp_path, torch.device("cpu"), progress=False)
+    res = pm.run_progress_measures(tmp_path)
+    (row,) = res.claims
+    assert row["id"] == "P1@transformer" and row["verdict"] in VERDICTS
+    (section,) = res.sections
+    exact = next(v for k, v in section["notes"].items() if k.startswith("replayed"))
+    assert all(exact.values()), exact
+    assert (tmp_path / "figures" / "progress-measures@transformer.png").exists()
+    table = res.data["measures"]["transformer"]
+    assert table.restricted_loss.notna().all() and (table.embedding_gini.between(0, 1)).all()

@@ -53,7 +53,7 @@ from ..models import build_model
 from ..store import Store
 from ..tasks import build_dataset
 from .claims import ClaimDef, censor_at, comparisons, decide, labelled
-from .figures import new_figure, save
+from .figures import legend_below, new_figure, save
 from .registry import ANALYSES, Analysis, AnalysisResult
 
 KEY_SHARE = 0.9  # key frequencies: the fewest carrying this share of the s-dependent logit energy
@@ -72,6 +72,8 @@ P1 = ClaimDef(
     "holds if t_circuit (first step with restricted train loss ≤ ln 2) is later for the base than "
     "for the ticket (one-sided rank test, p < 0.05) and t_mem ≤ t_circuit ≤ t_gen on every base "
     "seed that grokked",
+    differs="not in the authors' code; Nanda et al. pick the key frequencies from the embedding's Fourier norms "
+    "and keep only cos/sin(w(a+b−c)) read-outs, ours from the logits' energy with any read-out of a frequency",
 )
 CLAIMS = (P1,)
 
@@ -352,9 +354,8 @@ def _figure(store: Store, table: pd.DataFrame, rows: pd.DataFrame, stem: str, la
         axes[0].plot([], [], color=c, label=arm)
     axes[0].plot([], [], "o", color="grey", label="t_gen")
     axes[0].plot([], [], ":", color="grey", label="ln 2 (t_circuit)")
-    fig.suptitle(f"Progress measures, {labelled('tickets', label)}: one line per run", y=0.99, fontsize=11)
-    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.96), ncol=4, frameon=False)  # above the panels, off the data
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    fig.suptitle(f"Progress measures, {labelled('tickets', label)}: one line per run", fontsize=11)
+    legend_below(axes[0])  # under the first panel, off the data (save's tight_layout makes room for it)
     return save(fig, store.root, stem)
 
 

@@ -176,12 +176,24 @@ def rules_markdown(claims: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def deciding(row: dict[str, Any], lines: list[str]) -> str:
+    """The line of ``ours`` for the comparison that decides (the largest p), else the first."""
+    m = row.get("measured") if isinstance(row.get("measured"), dict) else {}
+    ps = {k: v for k, v in (m.get("p") or {}).items() if isinstance(v, (int, float))} if isinstance(m.get("p"), dict) else {}
+    if ps:
+        name = max(ps, key=ps.get)
+        for line in lines:
+            if line.startswith(f"{name}: "):
+                return line
+    return lines[0] if lines else "–"
+
+
 def summary_markdown(claims: list[dict[str, Any]], link: str) -> str:
     """The README's table: one row per claim, verdict, the deciding effect and n."""
     lines = ["| claim | verdict | ours | n | p |", "|---|---|---|---|---|"]
     for row in sorted(claims, key=lambda c: claim_key(c["id"])):
         c = cells(row)
-        first = c["ours"][0] if c["ours"] else "–"
+        first = deciding(row, c["ours"])
         lines.append(
             f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {_md(first)} | {c['n']} | {c['p']} |"
         )

@@ -1,0 +1,55 @@
+"""The committed results folder and the docs that quote it cannot drift apart.
+
+`results/paper` is a published folder (`grokking-tickets publish`): its files must be as they
+were published (sha256 in PUBLISHED.json), and the claims table in docs/claims.md and the
+README's claims summary must be what `grokking-tickets report results/paper --assets docs
+--readme README.md` writes from it, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grokking_tickets.publish import check
+from grokking_tickets.report.rebuild import README_BEGIN, README_END, write_assets
+from grokking_tickets.report.table import summary_markdown
+
+ROOT = Path(__file__).parents[2]
+RESULTS = Path("results/paper")  # relative to ROOT, as the documented command names it
+
+
+def test_the_results_folder_is_as_published():
+    problems = check(ROOT / RESULTS)
+    assert not problems, f"results/paper differs from its publication: {problems[:5]}"
+
+
+def test_docs_claims_page_is_generated_from_the_results(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    claims = json.loads((RESULTS / "claims.json").read_text())
+    out = tmp_path / "docs"
+    (out / "figures").mkdir(parents=True)
+    write_assets(RESULTS, out, claims)
+    expected = (out / "claims.md").read_text().replace(out.as_posix(), "docs")
+    assert (ROOT / "docs" / "claims.md").read_text() == expected, (
+        "docs/claims.md is not what the results folder gives: run "
+        "`grokking-tickets report results/paper --assets docs --readme README.md`"
+    )
+
+
+def test_readme_claims_summary_is_generated_from_the_results():
+    claims = json.loads((ROOT / RESULTS / "claims.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert README_BEGIN in readme and README_END in readme
+    block = readme.split(README_BEGIN, 1)[1].split(README_END, 1)[0]
+    assert block == "\n" + summary_markdown(claims, "docs/claims.md"), (
+        "the README's claims summary is not what results/paper gives: run "
+        "`grokking-tickets report results/paper --assets docs --readme README.md`"
+    )
+
+
+@pytest.mark.parametrize("figure", sorted(p.name for p in (ROOT / RESULTS / "figures").glob("*.png")))
+def test_every_result_figure_is_in_the_docs(figure):
+    assert (ROOT / "docs" / "figures" / figure).exists(), f"docs/figures/{figure} missing: regenerate the assets"
