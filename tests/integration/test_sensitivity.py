@@ -58,13 +58,14 @@ def test_no_train_judges_the_store_as_it_is_and_writes_only_the_grid(tmp_path, c
             "--set", "train.checkpoint_every=100", "--set", "ticket.step=300", "--set", "model.d_emb=24",
             "--set", "model.d_hidden=12", "--seeds", "0", "--out", str(tmp_path), "--no-progress"]  # fmt: skip
     assert cli.main(["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "t90", *tiny]) == 0
-    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "sensitivity.json"}
+    outputs = ("sensitivity.json", "sensitivity.png")  # the grid and its figure: what sensitivity writes
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name not in outputs}
     args = ["sensitivity", "--scale", "quick", "--experiments", "tickets", "--variants", "t99,p59", "--no-train", *tiny]
     assert cli.main(args) == 0
     grid = json.loads((tmp_path / "sensitivity.json").read_text())["grid"]
     assert grid[0]["claim"] == "C1" and grid[0]["as run"] != "not run" and grid[0]["t99"] != "not run"
     assert grid[0]["p59"] == "not run"  # its runs were never trained
-    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "sensitivity.json"}
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name not in outputs}
     assert after == written  # nothing trained, filed or redrawn
 
 

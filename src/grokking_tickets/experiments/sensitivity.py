@@ -271,7 +271,7 @@ _CELL_COLORS = {"holds": "#4c9a4c", "not significant": "#e6c34a", DIRECTION_MET:
                 "does not hold": "#c85a5a", "not run": "#e6e6e6"}  # fmt: skip
 
 
-def grid_figure(result: dict[str, Any], root: str | Path) -> str:
+def grid_figure(result: dict[str, Any], root: str | Path) -> str | None:
     """The grid as a picture: a row per claim, a column per variant, each cell coloured by its
     verdict and labelled, the classification at the right. Saved as figures/sensitivity.png."""
     from matplotlib.colors import to_rgb
@@ -282,6 +282,8 @@ def grid_figure(result: dict[str, Any], root: str | Path) -> str:
     table = grid_table(result)
     variants = list(result["variants"])
     rows = result["grid"]
+    if not rows:  # nothing judged: no picture to draw
+        return None
     fig = new_figure(max(8.0, 1.0 + 0.9 * len(variants)), 1.2 + 0.32 * len(rows))
     ax = fig.subplots()
     image = [[to_rgb(_CELL_COLORS.get(r[v], "#ffffff")) for v in variants] for r in rows]
