@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from test_experiments import TINY  # the tiny MLP every experiment test trains
 
 from grokking_tickets.cli import main
 from grokking_tickets.config import from_dict
@@ -17,15 +18,6 @@ from grokking_tickets.experiments.sensitivity import sensitivity
 from grokking_tickets.publish import check, publish
 from grokking_tickets.report.rebuild import rebuild
 from grokking_tickets.store import PUBLISHED, Store
-
-TINY = {
-    "task": {"p": 13, "train_frac": 0.5},
-    "model": {"d_emb": 24, "d_hidden": 12},
-    "train": {"steps": 300, "eval_every": 50, "checkpoint_every": 100},
-    "ticket": {"step": 300, "rate": 0.6},
-    "seeds": [0, 1],
-}
-
 
 def _grid(result):
     return {row["claim"]: {k: v for k, v in row.items() if k != "claim"} for row in result["grid"]}
