@@ -22,8 +22,8 @@ command-line flags) under run-time patches that leave their files as committed:
 
 t_gen is the first evaluated step with test accuracy >= 0.95. Their loops evaluate every step (the
 accuracy logged at step ``epoch`` is after ``epoch`` updates); ours every 100 steps, so theirs is also
-given on the every-100-steps grid. "Ours" is read from a run store of the package (default
-runs/paper8/summary.csv, experiment "tickets") and from the committed results/c1-regime/c1_regime.csv.
+given on the every-100-steps grid. "Ours" is read from a run store of the package (default the
+published results/paper/summary.csv, experiment "tickets") and from results/c1-regime/c1_regime.csv.
 
     pip install --no-deps --target /tmp/authors-deps torcheval==0.0.6    # their pinned accuracy
     .venv/bin/python scripts/authors_control.py --repo PATH [--deps /tmp/authors-deps] [--seed 0]
@@ -106,7 +106,14 @@ DIFFERS = [
         "init: theirs unseeded in their code (seeded here with torch.manual_seed(seed)), "
         "N(0, 1/fan_in) on each matrix as ours, drawn in another order"
     ),
-    "loss: theirs cross-entropy in float64 on float32 logits; evaluated every step (ours every 100)",
+    (
+        "loss: theirs autograd through a float64 log-softmax; ours the same loss with a float32 gradient form "
+        "checked against it (train/loss.py); theirs evaluated every step, ours every 100"
+    ),
+    (
+        "arithmetic: theirs here 1 thread with torch's defaults (denormals kept); ours 2 threads with denormals "
+        "flushed (docs/arithmetic.md)"
+    ),
     "ticket retraining as committed: weight decay 0.0 (ours 1.0); the wd 1.0 row matches ours",
 ]
 
@@ -326,33 +333,29 @@ def t_gen(logs: list[dict], every: int = 1) -> int | None:
 
 
 def ours(seed: int, summary: Path) -> list[dict]:
-    """Our t_gen for `seed` from a run store's summary.csv and from the committed c1-regime data."""
+    """Our runs of `seed` (experiment tickets): from a run store's summary.csv and from the committed
+    c1-regime data; per arm its t_gen and the test accuracies the file has."""
     import pandas as pd
 
+    def num(v, kind=float):
+        return None if v is None or pd.isna(v) else kind(v)
+
     rows = []
-    if summary.exists():
-        df = pd.read_csv(summary)
-        g = df[(df.experiment == "tickets") & (df.seed == seed)]
-        got = {r.arm: r.t_gen for r in g.itertuples()}
-        if {"base", "ticket"} <= set(got):
-            rows.append(
-                {
-                    "source": f"ours ({summary.relative_to(ROOT) if summary.is_relative_to(ROOT) else summary})",
-                    **{a: (None if pd.isna(got[a]) else int(got[a])) for a in ("base", "ticket")},
-                }
-            )
     c1 = ROOT / "results" / "c1-regime" / "c1_regime.csv"
-    if c1.exists():
-        df = pd.read_csv(c1)
-        g = df[(df.variant == "ours") & (df.seed == seed)]
-        got = {r.arm: r.t_gen for r in g.itertuples()}
-        if {"base", "ticket"} <= set(got):
-            rows.append(
-                {
-                    "source": "ours (results/c1-regime/c1_regime.csv)",
-                    **{a: (None if pd.isna(got[a]) else int(got[a])) for a in ("base", "ticket")},
-                }
-            )
+    for path, pick in ((summary, "experiment"), (c1, "variant")):
+        if not path.exists():
+            continue
+        df = pd.read_csv(path)
+        g = df[(df[pick] == ("tickets" if pick == "experiment" else "ours")) & (df.seed == seed)]
+        got = {r.arm: r for r in g.itertuples()}
+        if not {"base", "ticket"} <= set(got):
+            continue
+        row = {"source": f"ours ({path.relative_to(ROOT) if path.is_relative_to(ROOT) else path})"}
+        for arm, r in got.items():
+            row[arm] = num(r.t_gen, int)
+            row[f"{arm}_max_test_acc"] = num(getattr(r, "max_test_acc", None))
+            row[f"{arm}_final_test_acc"] = num(getattr(r, "final_test_acc", None))
+        rows.append(row)
     return rows
 
 
@@ -404,6 +407,8 @@ def write_outputs(args, results, curves, settings, committed, modules, commit) -
                     "eval_every": OUR_EVAL_EVERY,
                     "t_gen": o[arm],
                     "t_gen_every_100": o[arm],
+                    "max_test_acc": o[f"{arm}_max_test_acc"],
+                    "final_test_acc": o[f"{arm}_final_test_acc"],
                     "weight_decay": 1.0,
                     "commit": "",
                 }
@@ -461,7 +466,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--deps", default=None, help="extra sys.path entry for their missing packages (torcheval)")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "authors-control")
-    ap.add_argument("--ours", type=Path, default=ROOT / "runs" / "paper8" / "summary.csv")
+    ap.add_argument("--ours", type=Path, default=ROOT / "results" / "paper" / "summary.csv")
     ap.add_argument(
         "--runs",
         default="base:wd1,ticket:committed,ticket:wd1,base:committed",
