@@ -145,10 +145,7 @@ def replay(specs: list[RunSpec], store: Store, device, until: int, every: int):
         raise UserError("replay: edge-popup runs train scores, not weights; they cannot be replayed")
     data = build_dataset(first.task, first.split_seed)
     model = build_model(first.model, data)
-    members = []
-    for spec in specs:
-        theta0, mask = make_init(spec, model, store)
-        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
+    members = [_member(spec, model, store, make_init) for spec in specs]
     pop = Population(model, data, first.optim, members, first.train.loss, torch.device(device))
     # clones: on a CPU a member's weights are views of the population's tensors, which train on
     weights = lambda: [{n: t.clone() for n, t in pop.member_weights(k).items()} for k in range(pop.K)]
@@ -159,13 +156,19 @@ def replay(specs: list[RunSpec], store: Store, device, until: int, every: int):
             yield pop.step_count, weights()
 
 
+def _member(spec: RunSpec, model, store: Store, init: InitFn) -> Member:
+    """One run as a population member: its θ0 and mask (``init``), weight decay and filter."""
+    theta0, mask = init(spec, model, store)
+    return Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim))
+
+
 def _weight_population(items, model, data, store: Store, init: InitFn, device, arith: dict) -> Population:
     members = []
     for spec, state in items:
-        theta0, mask = init(spec, model, store)
+        member = _member(spec, model, store, init)
         if state is None:
-            store.begin(spec, theta0, mask, arith)
-        members.append(Member(theta0, mask, spec.optim.weight_decay, FilterSpec.of(spec.optim)))
+            store.begin(spec, member.theta0, member.mask, arith)
+        members.append(member)
     first = items[0][0]
     return Population(model, data, first.optim, members, first.train.loss, device)
 

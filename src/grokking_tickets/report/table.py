@@ -142,8 +142,9 @@ def cells(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def md_cell(text: Any) -> str:
+    """Text for one Markdown table cell: pipes escaped, on one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
@@ -161,8 +162,8 @@ def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
             lines.append(f"| | **{group}** | | | | | | | |")
         ident = f"[{c['id']}]({link}#{c['id'].lower().replace('@', '')})" if link else c["id"]
         lines.append(
-            f"| {ident} | {_md(c['claim'])} | {_md(c['paper'])} | {'<br>'.join(_md(x) for x in c['ours'])} | "
-            f"{c['n']} | {c['p']} | **{c['verdict']}** | {_md(c['protocol'])} | {_md(c['differs'])} |"
+            f"| {ident} | {md_cell(c['claim'])} | {md_cell(c['paper'])} | {'<br>'.join(md_cell(x) for x in c['ours'])} | "
+            f"{c['n']} | {c['p']} | **{c['verdict']}** | {md_cell(c['protocol'])} | {md_cell(c['differs'])} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -195,6 +196,6 @@ def summary_markdown(claims: list[dict[str, Any]], link: str) -> str:
         c = cells(row)
         first = deciding(row, c["ours"])
         lines.append(
-            f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {_md(first)} | {c['n']} | {c['p']} |"
+            f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {md_cell(first)} | {c['n']} | {c['p']} |"
         )
     return "\n".join(lines) + "\n"

@@ -47,11 +47,6 @@ def _measured_text(measured: Any, skip: tuple[str, ...] = ()) -> list[str]:
     ]
 
 
-def _md_cell(text: Any) -> str:
-    """Text for one Markdown table cell: pipes escaped, on one line."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _anchor(section: dict) -> str | None:
     """A section's anchor: its figure's file stem (what claims link to)."""
     return Path(section["figure"]).stem if section.get("figure") else None
@@ -128,7 +123,7 @@ STATISTICS_ABOUT = (
 
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "about" (a paragraph, optional), "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
-    from .table import cells
+    from .table import cells, md_cell
 
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held, more = tally(claims)
@@ -162,10 +157,10 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
             md.append(f"| | **{group}** | | | | | | | |")
         fig = figure_of(c["id"])
         link = f" ([figure](#{fig}))" if fig in anchors else ""
-        rule = f"<br>*judged by:* {_md_cell(cell['rule'])}" if cell["rule"] else ""
+        rule = f"<br>*judged by:* {md_cell(cell['rule'])}" if cell["rule"] else ""
         md.append(
-            f"| {cell['id']} | {_md_cell(cell['claim'])}{rule} | {_md_cell(cell['paper'])} | {'<br>'.join(_md_cell(x) for x in cell['ours'])} | "
-            f"{cell['n']} | {cell['p']} | **{cell['verdict']}**{link} | {_md_cell(cell['protocol'])} | {_md_cell(cell['differs'])} |"
+            f"| {cell['id']} | {md_cell(cell['claim'])}{rule} | {md_cell(cell['paper'])} | {'<br>'.join(md_cell(x) for x in cell['ours'])} | "
+            f"{cell['n']} | {cell['p']} | **{cell['verdict']}**{link} | {md_cell(cell['protocol'])} | {md_cell(cell['differs'])} |"
         )
     for s, sid in zip(sections, ids):
         md += ["", f'## {s["title"]} <a id="{sid}"></a>', ""]
