@@ -333,8 +333,14 @@ def _resolve(args: argparse.Namespace):
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from .status import format_status, prune_checkpoints, reproduce_plan, store_status
+    from .status import format_status, new_store_plan, plan_line, prune_checkpoints, reproduce_plan, store_status
 
+    if args.plan and not (Path(args.out) / "runs").is_dir() and not args.prune_checkpoints:
+        # a dry run for a store that does not exist yet: what `reproduce --out OUT` would train
+        plan = new_store_plan(args.out, args.plan)
+        print(json.dumps({"store": str(args.out), "exists": False, "reproduce_plan": plan}, indent=2) if args.json
+              else f"{args.out}: no run store yet\n{plan_line(plan)}")  # fmt: skip
+        return
     if args.prune_checkpoints:
         n, freed = prune_checkpoints(args.out)
         print(f"deleted {n} intermediate weight checkpoints ({freed / 1e6:,.1f} MB)")

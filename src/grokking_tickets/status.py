@@ -170,14 +170,7 @@ def format_status(st: dict[str, Any]) -> str:
         f"resume points of unfinished runs {_mb(d['resume points'])} + tables, figures and the rest {_mb(d['other'])}"
     )
     if "reproduce_plan" in st:
-        r = st["reproduce_plan"]
-        lines.append(
-            f"reproduce --scale {r['scale']} would still train {r['runs']} of its {r['known']} runs known so far "
-            f"({r['model_steps']:,} model-steps)"
-            + (f", and {r['later']} more whose settings depend on runs not trained yet" if r["later"] else "")
-            + "; experiments that pick arms from results (no-weight-decay's ticket with weight decay at each "
-            "seed's critical rate) add more"
-        )
+        lines.append(plan_line(st["reproduce_plan"]))
     p = st["prunable_checkpoints"]
     if p["files"]:
         lines.append(
@@ -195,6 +188,28 @@ def prune_checkpoints(root: str | Path) -> tuple[int, int]:
         for f in files:
             f.unlink(missing_ok=True)
     return len(files), freed
+
+
+def plan_line(r: dict[str, Any]) -> str:
+    """One line on what :func:`reproduce_plan` found."""
+    return (
+        f"reproduce --scale {r['scale']} would still train {r['runs']} of its {r['known']} runs known so far "
+        f"({r['model_steps']:,} model-steps)"
+        + (f", and {r['later']} more whose settings depend on runs not trained yet" if r["later"] else "")
+        + "; experiments that pick arms from results (no-weight-decay's ticket with weight decay at each "
+        "seed's critical rate) add more"
+    )
+
+
+def new_store_plan(root: str | Path, scale: str) -> dict[str, Any]:
+    """:func:`reproduce_plan` for a folder that is not a run store yet (``status NEW --plan``):
+    planned against an empty store in a temporary folder, so that nothing is created at ``root``."""
+    import tempfile
+
+    if Path(root).exists() and not Path(root).is_dir():
+        raise UserError(f"{root} is a file, not a folder for a run store")
+    with tempfile.TemporaryDirectory() as empty:
+        return reproduce_plan(empty, scale)
 
 
 def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:

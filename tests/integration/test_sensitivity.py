@@ -4,6 +4,7 @@ under settings with runs of their own (filed apart from the configuration's expe
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -12,7 +13,9 @@ from test_experiments import TINY
 from grokking_tickets import cli
 from grokking_tickets.analysis.tables import build_tables
 from grokking_tickets.config import from_dict
-from grokking_tickets.experiments.sensitivity import classify, sensitivity
+from grokking_tickets.analysis.claims import verdict_of
+from grokking_tickets.experiments.sensitivity import VARIANTS, classify, sensitivity
+from grokking_tickets.report.table import cells
 from grokking_tickets.store import Store
 
 
@@ -51,6 +54,25 @@ def test_rejudged_variants_change_nothing_and_trained_ones_are_filed_apart(tmp_p
     saved = json.loads((out / "sensitivity.json").read_text())
     assert saved["grid"] == r["grid"]
     assert [c["id"] for c in saved["claims"]["p59"]] == ["C1@p59"]  # the numbers behind each cell
+
+
+def test_the_authors_protocol_variants_join_the_claims_table_under_their_protocol(tmp_path):
+    cfg = from_dict(TINY)
+    out = tmp_path / "s"
+    sensitivity(cfg, "quick", out, torch.device("cpu"), ("tickets",), ("split-seed", "p59"), progress=False)
+    claims = {c["id"]: c for c in json.loads((out / "claims.json").read_text())}
+    assert sorted(claims) == ["C1", "C1@split-seed"]  # p59 is not the authors' setting: sensitivity.json only
+    row = claims["C1@split-seed"]
+    assert row["protocol"].startswith("authors' split-seed: ") and "bd705c8" in row["protocol"]
+    assert claims["C1"].get("protocol", "ours") == "ours"
+    assert cells(row)["paper"] == claims["C1"]["paper"]  # the paper's number beside the authors' protocol
+    assert cells(row)["verdict"] == verdict_of(row) != "not run"
+
+
+def test_every_authors_protocol_variant_cites_a_commit():
+    for _, v in VARIANTS.items():
+        if v.protocol:
+            assert re.search(r"\bat [0-9a-f]{7,40}\b", v.protocol), f"{v.name}: cite the authors' file and commit"
 
 
 def test_no_train_judges_the_store_as_it_is_and_writes_only_the_grid(tmp_path, capsys):

@@ -88,3 +88,9 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     steps = 62 * 30000 + 6 * 2000 + 16 * 30000 + 4 * 10000 + 4 * 20000
     assert plan == {"scale": "quick", "runs": 92, "model_steps": steps, "known": 92, "later": 6}
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2
+    # a folder that does not exist yet: the same plan (a dry run of `reproduce --out NEW`), nothing created
+    new = tmp_path / "new"
+    assert cli.main(["status", str(new), "--plan", "quick", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"store": str(new), "exists": False, "reproduce_plan": plan}
+    assert not new.exists()
+    assert cli.main(["status", str(new)]) == 2  # without --plan it is still not a store

@@ -9,6 +9,7 @@ README's claims summary must be what `grokking-tickets report results/paper --as
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,31 @@ def test_readme_claims_summary_is_generated_from_the_results():
 @pytest.mark.parametrize("figure", sorted(p.name for p in (ROOT / RESULTS / "figures").glob("*.png")))
 def test_every_result_figure_is_in_the_docs(figure):
     assert (ROOT / "docs" / "figures" / figure).exists(), f"docs/figures/{figure} missing: regenerate the assets"
+    assert f"(figures/{figure})" in (ROOT / "docs" / "results.md").read_text(), f"docs/results.md does not show {figure}"
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
+_CODE = re.compile(r"```.*?```|`[^`\n]*`|\]\([^)]*\)", re.DOTALL)  # code, and link targets
+
+
+def numbers_missing(prose: str, source: str) -> list[str]:
+    """The numbers quoted in ``prose`` (outside code and link targets) that ``source`` does not
+    contain as a number of its own."""
+    have = set(_NUMBER.findall(_CODE.sub(" ", source)))
+    return sorted({n.rstrip(",.") for n in _NUMBER.findall(_CODE.sub(" ", prose))} - {n.rstrip(",.") for n in have})
+
+
+def _section(text: str, heading: str) -> str:
+    body = text.split(f"\n{heading}\n", 1)[1]
+    return body.split("\n## ", 1)[0]
+
+
+def test_every_number_the_results_page_quotes_is_in_the_generated_claims_page():
+    prose = _section((ROOT / "docs" / "results.md").read_text(), "## What the committed results say")
+    missing = numbers_missing(prose, (ROOT / "docs" / "claims.md").read_text())
+    assert not missing, f"docs/results.md quotes numbers docs/claims.md does not hold (drifted?): {missing}"
+
+
+def test_the_number_check_can_fail():
+    assert numbers_missing("the ticket at 567 steps, 36.5×", "ticket 567 | 4.73×") == ["36.5"]
+    assert numbers_missing("`--seeds 0-7` and [x](a.md#c-2)", "") == []  # code and link targets are not quotes

@@ -1,4 +1,4 @@
-"""How sensitive each claim is to the choices behind it (issue 11, item 5): every claim of a
+"""How sensitive each claim is to the choices behind it: every claim of a
 configuration judged again under protocol variants and under training settings the paper never
 tried, as a claims x variants grid that ends each claim as robust, fragile or fails.
 
@@ -12,7 +12,10 @@ Two kinds of variant:
   run's own train/test split (``task.split = "seed"``, the authors' code). Their runs live in
   the same store, filed under ``EXPERIMENT~VARIANT`` and judged under the label ``VARIANT``, so
   they never mix with the configuration's own experiments and their claim rows (C1@p97) stay
-  out of claims.json: they are in ``sensitivity.json`` only.
+  out of claims.json: they are in ``sensitivity.json`` only. The exception are the variants that
+  *are* the authors' protocol (``Variant.protocol``: their split, their 50k budget, each citing
+  the authors' file and commit): their rows (C1@split-seed) join claims.json with that protocol
+  named, so the claims table says under which protocol each verdict was reached.
 
 Classification. At 3 seeds against 3, no one-sided rank test can reach p < 0.05 (the floor is
 exactly 0.05), so a grid of "holds" would say nothing. A claim is therefore classified by the
@@ -32,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analysis.claims import claim_key, verdict_of
+from ..analysis.claims import claim_key, merge_claims, verdict_of
 from ..analysis.tables import build_tables
 from ..config import Config, apply_overrides
 from ..registry import Registry
@@ -112,6 +115,9 @@ class Variant:
     # a claim row's measured field that holds this variant's direction (C7's definitions); such a
     # variant judges nothing itself
     field: dict[str, str] = field(default_factory=dict)
+    # where the variant is the authors' own setting: what it takes from them, citing their file
+    # and commit; its claim rows join claims.json under this protocol (the module docstring)
+    protocol: str | None = None
 
 
 VARIANTS: Registry[Variant] = Registry("variant")
@@ -133,7 +139,15 @@ for _v in (
     Variant("sub", "the configuration on (a - b) mod p", ("task.op=sub",), trained=True),
     Variant("x2xyy2", "the configuration on (a^2 + ab + b^2) mod p", ("task.op=x2xyy2",), trained=True),
     Variant("split-seed", "each run's own train/test split, drawn by its seed (the authors' code)",
-            ("task.split=seed",), trained=True),
+            ("task.split=seed",), trained=True,
+            protocol="each run's train/test split drawn from its seed (data_module.py gen_train_test at bd705c8)"),
+    # gouki510/Grokking-Tickets at 790d402 (2023-12-04): config/config.py trains the dense MLP
+    # num_epochs = 50000 steps at weight decay 1, and config/config_pruning.py prunes its "final"
+    # checkpoint and retrains the ticket num_epochs = 50000 steps (weight decay 1, kept 0.4)
+    Variant("budget-50k", "the authors' 50k budget: dense runs and tickets train 50,000 steps, the ticket from the "
+            "dense run's final weights", ("train.steps=50000", "ticket.step=50000"), trained=True,
+            protocol="dense runs and tickets train 50,000 steps, the ticket pruned from the final weights "
+                     "(config/config.py and config/config_pruning.py at 790d402)"),
 ):  # fmt: skip
     VARIANTS.register(_v)
 
@@ -250,7 +264,19 @@ def sensitivity(
     }  # fmt: skip
     write_json(Path(out) / "sensitivity.json", result)
     grid_figure(result, out)
+    authors = [_as_protocol(row, v) for v in chosen if v.protocol for row in judged.get(v.name, [])]
+    if authors:
+        merge_claims(Path(out) / "claims.json", authors)
     return result
+
+
+def _as_protocol(row: dict[str, Any], variant: Variant) -> dict[str, Any]:
+    """A claim row judged under a variant that is the authors' setting, as claims.json keeps it:
+    the protocol named, and what still differs said relative to the row as run."""
+    base = _base_id(row["id"])
+    differs = row.get("differs") or "nothing known"
+    return {**row, "protocol": f"authors' {variant.name}: {variant.protocol}",
+            "differs": f"the rest as {base}'s protocol; {base} as run differs by: {differs}"}  # fmt: skip
 
 
 def grid_table(result: dict[str, Any]) -> pd.DataFrame:

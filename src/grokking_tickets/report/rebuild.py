@@ -87,12 +87,12 @@ README_END = "<!-- claims: end -->"
 
 def write_assets(out: Path, assets: Path, claims: list[dict], readme: Path | None = None) -> None:
     """The docs' copy of what a store shows: its figures (full size), ``claims.md`` (the claims
-    table and each claim's rule) and, with ``readme``, the README's claims summary between its
+    table, each claim's rule and every run's t_gen) and, with ``readme``, the README's claims summary between its
     markers. Every number they quote comes from ``out`` (the tests hold the committed docs to the
     committed results folder)."""
     from PIL import Image
 
-    from .table import markdown, rules_markdown, summary_markdown
+    from .table import markdown, per_seed_markdown, rules_markdown, summary_markdown
     from .writer import STATISTICS_ABOUT
 
     (assets / "figures").mkdir(parents=True, exist_ok=True)
@@ -111,6 +111,16 @@ def write_assets(out: Path, assets: Path, claims: list[dict], readme: Path | Non
         "",
         rules_markdown(claims),
     ]
+    if (out / "summary.csv").exists():
+        summary = pd.read_csv(out / "summary.csv", dtype={"t_mem": "Int64", "t_gen": "Int64"})
+        text += [
+            "## Every run's t_gen",
+            "",
+            (f"Per experiment, arm and seed, from `{out.as_posix()}/summary.csv` (–: never reached; its final "
+             "test accuracy in brackets). A run shared by two experiments (the dense base) appears in both."),
+            "",
+            per_seed_markdown(summary, {p.stem for p in (out / "figures").glob("*.png")}),
+        ]
     write_text(assets / "claims.md", "\n".join(text))
     if readme is not None:
         body = readme.read_text()

@@ -11,7 +11,6 @@ inside a number: a long cell drops whole entries and says how many are in claims
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -47,12 +46,17 @@ def _per_seed(measured: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
 
 
 def seeds_in_direction(measured: dict[str, Any], comparison: str) -> tuple[int, int] | None:
-    """(k, n) for a comparison named "SMALLER < LARGER": of the n seeds both arms have, the k on
-    which the claimed-smaller arm's value is below the other's (a value never reached, None,
-    counts as later than any). None where the arms cannot be read off the row."""
+    """(k, n) for a comparison named "SMALLER < LARGER" or "LARGER > SMALLER": of the n seeds both
+    arms have, the k on which the claimed order holds (a value never reached, None, counts as
+    later than any). None where the arms cannot be read off the row."""
     per = _per_seed(measured)
-    smaller, sep, larger = comparison.partition(" < ")
-    if per is None or not sep or smaller not in per or larger not in per:
+    if " < " in comparison:
+        smaller, _, larger = comparison.partition(" < ")
+    elif " > " in comparison:
+        larger, _, smaller = comparison.partition(" > ")
+    else:
+        return None
+    if per is None or smaller not in per or larger not in per:
         return None
     inf = math.inf
     a, b = per[smaller], per[larger]
@@ -64,8 +68,12 @@ def seeds_in_direction(measured: dict[str, Any], comparison: str) -> tuple[int, 
 
 
 def _entry(k: str, v: Any) -> str:
+    """One measured entry on one line; a nested table (per seed, each seed's own dict) is not
+    spelled out in a cell but pointed to."""
     if isinstance(v, dict):
-        inner = ", ".join(f"{a}: {_num(b) if not isinstance(b, (dict, list)) else json.dumps(b)}" for a, b in v.items())
+        if any(isinstance(b, (dict, list)) for b in v.values()):
+            return f"{k}: {len(v)} entries in claims.json"
+        inner = ", ".join(f"{a}: {_num(b)}" for a, b in v.items())
         return f"{k}: {inner}"
     if isinstance(v, list):
         return f"{k}: {', '.join(_num(x) for x in v)}"
@@ -169,12 +177,49 @@ def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
 
 
 def rules_markdown(claims: list[dict[str, Any]]) -> str:
-    """Each claim's rule under a heading of its own (the anchors :func:`markdown` links to)."""
+    """Each claim's rule under a heading of its own (the anchors :func:`markdown` links to), and
+    the per-seed values it was judged on where the row has them (arms x seeds)."""
     out = []
     for row in sorted(claims, key=lambda c: claim_key(c["id"])):
         c = cells(row)
         out += [f"### {c['id']}", "", f"*{c['claim']}*", "", f"Judged by: {c['rule'] or '–'}", ""]
+        m = row.get("measured") if isinstance(row.get("measured"), dict) else {}
+        for key, per in m.items():
+            if key.startswith("per-seed ") and isinstance(per, dict) and all(isinstance(x, dict) for x in per.values()):
+                never = any(v is None for arm in per.values() for v in arm.values())
+                label = key.removeprefix("per-seed ") + (" (–: never reached)" if never else "")
+                out += [f"Per seed, {label}:", "", _seed_table(per), ""]
     return "\n".join(out)
+
+
+def _seed_table(per: dict[str, dict[str, Any]]) -> str:
+    """{arm: {seed: value}} as a Markdown table, arms as rows and seeds in numeric order. Keys of
+    several draws per seed ("SEED (DRAW)", S2's random masks) are averaged per seed, which the
+    cell says ("mean of 3"); values keep four significant digits, enough to tell 2.136 from 2.142."""
+    grouped: dict[str, dict[str, list]] = {}
+    for arm, values in per.items():
+        for key, v in values.items():
+            seed = str(key).split(" (")[0]
+            grouped.setdefault(arm, {}).setdefault(seed, []).append(v)
+    seeds = sorted({s for v in grouped.values() for s in v}, key=lambda s: (0, int(s), "") if s.isdigit() else (1, 0, s))
+
+    def cell(vs: list) -> str:
+        if len(vs) == 1:
+            return _num4(vs[0])
+        known = [v for v in vs if isinstance(v, (int, float))]
+        return f"{_num4(sum(known) / len(known))} (mean of {len(vs)})" if len(known) == len(vs) else "–"
+
+    lines = ["| arm | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    for arm, values in grouped.items():
+        lines.append(f"| {md_cell(arm)} | " + " | ".join(cell(values[s]) if s in values else "" for s in seeds) + " |")
+    return "\n".join(lines)
+
+
+def _num4(x: Any) -> str:
+    """:func:`_num` with four significant digits below 1,000 (per-seed values of a table)."""
+    if isinstance(x, float) and math.isfinite(x) and 1e-3 <= abs(x) < 1000:
+        return f"{x:.4g}"
+    return _num(x)
 
 
 def deciding(row: dict[str, Any], lines: list[str]) -> str:
@@ -199,3 +244,35 @@ def summary_markdown(claims: list[dict[str, Any]], link: str) -> str:
             f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {md_cell(first)} | {c['n']} | {c['p']} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def per_seed_markdown(summary: Any, figures: set[str] | None = None, link: str = "figures") -> str:
+    """Every finished run's t_gen, one table per experiment (rows: arms; columns: seeds), from a
+    store's summary.csv: the evidence each claim row above rests on, re-judgeable by eye. A run
+    that never reached its threshold shows "–" and its final test accuracy in brackets. An
+    experiment with a figure of the same name (``figures``: the stems present) links to it."""
+    import pandas as pd
+
+    out = []
+    for exp, rows in summary.groupby("experiment"):
+        seeds = sorted({int(s) for s in rows.seed})
+        at = sorted({float(t) for t in rows.threshold})
+        fig = f" ([figure]({link}/{exp}.png))" if figures and exp in figures else ""
+        lines = [f"### {exp}", "", f"t_gen (steps to {', '.join(f'{t:.0%}' for t in at)} test accuracy){fig}:", "",
+                 "| arm | " + " | ".join(f"seed {s}" for s in seeds) + " | reached |",
+                 "|---|" + "---|" * (len(seeds) + 1)]  # fmt: skip
+        for arm, arm_rows in rows.groupby("arm", sort=False):
+            by_seed = {int(r.seed): r for r in arm_rows.itertuples()}
+            cell = []
+            for s in seeds:
+                r = by_seed.get(s)
+                if r is None:
+                    cell.append("")
+                elif pd.isna(r.t_gen):
+                    cell.append(f"– ({r.final_test_acc:.2f})")
+                else:
+                    cell.append(f"{int(r.t_gen):,}")
+            reached = sum(1 for c in cell if c and not c.startswith("–"))
+            lines.append(f"| {md_cell(arm)} | " + " | ".join(cell) + f" | {reached}/{len(by_seed)} |")
+        out.append("\n".join(lines) + "\n")
+    return "\n".join(out)

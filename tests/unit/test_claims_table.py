@@ -1,0 +1,69 @@
+"""The claims table's cells (report/table.py): what a reader sees of a claims.json row."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from grokking_tickets.report.table import cells, markdown, per_seed_markdown, seeds_in_direction
+
+
+def _row(**over):
+    row = {
+        "id": "C1",
+        "statement": "the ticket groks sooner",
+        "paper": "ticket ~5k vs base >25k",
+        "verdict": "holds",
+        "holds": True,
+        "measured": {
+            "effect": {"ticket < base": 36.5},
+            "ci95": {"ticket < base": [33.7, 41.9]},
+            "p": {"ticket < base": 0.000078},
+            "n": {"base": 8, "ticket": 8},
+            "per-seed t_gen": {
+                "base": {"0": 20500, "1": 21900, "2": None},
+                "ticket": {"0": 600, "1": 30000, "2": 700},
+            },
+            "rule": "holds if ...",
+        },
+    }
+    row.update(over)
+    return row
+
+
+def test_a_comparison_reads_as_effect_interval_and_seeds_in_direction():
+    c = cells(_row())
+    # seed 1's ticket is later than its base; seed 2's base never grokked, so its ticket is sooner
+    assert c["ours"] == ["ticket < base: 36.5× [33.7, 41.9], 2/3 seeds"]
+    assert (c["n"], c["p"], c["verdict"]) == ("8", "7.8e-05", "holds")
+
+
+def test_seeds_in_direction_counts_a_run_that_never_grokked_as_latest():
+    per = {"per-seed t_gen": {"a": {"0": None, "1": 5}, "b": {"0": None, "1": None}}}
+    assert seeds_in_direction(per, "a < b") == (1, 2)  # never < never is not a win; 5 < never is
+    assert seeds_in_direction(per, "b > a") == (1, 2)  # the same order, named from the larger arm
+    assert seeds_in_direction(per, "a vs b") is None  # neither "SMALLER < LARGER" nor "LARGER > SMALLER"
+    assert seeds_in_direction(per, "a < c") is None  # an arm the row has no per-seed values for
+
+
+def test_the_papers_number_shows_only_on_its_own_configuration():
+    assert cells(_row(id="C1@mlp-div"))["paper"] == "– (stated for C1)"
+    assert cells(_row(id="S1@authors-window", protocol="authors"))["paper"] == "ticket ~5k vs base >25k"
+
+
+def test_a_nested_per_seed_table_is_pointed_to_not_dumped():
+    measured = {"mean offset": 0.888, "per seed": {"0": {"t_JD": 2000, "t_gen": 17800}, "1": {"t_JD": 2000}}}
+    c = cells(_row(id="S1", measured=measured))
+    assert c["ours"] == ["mean offset: 0.888", "per seed: 2 entries in claims.json"]
+    assert "{" not in markdown([_row(id="S1", measured=measured)])
+
+
+def test_per_seed_markdown_shows_every_run_and_the_censored_ones_final_accuracy():
+    summary = pd.DataFrame({
+        "experiment": ["tickets"] * 4, "arm": ["base", "base", "ticket", "ticket"], "seed": [0, 1, 0, 1],
+        "t_gen": pd.array([17800, None, 800, 300], dtype="Int64"), "final_test_acc": [1.0, 0.874, 1.0, 1.0],
+        "threshold": [0.95] * 4,
+    })  # fmt: skip
+    text = per_seed_markdown(summary, {"tickets"})
+    assert "| base | 17,800 | – (0.87) | 1/2 |" in text
+    assert "| ticket | 800 | 300 | 2/2 |" in text
+    assert "t_gen (steps to 95% test accuracy) ([figure](figures/tickets.png)):" in text
