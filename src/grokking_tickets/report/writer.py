@@ -116,8 +116,9 @@ STATISTICS_ABOUT = (
     "'k/n seeds' counts the seeds on which the claimed direction holds, arms paired by seed; p is the one-sided "
     "Mann–Whitney U test's (exact, or an exact permutation test with ties), the largest where a claim makes "
     "several comparisons, all of which must hold (no multiplicity correction). A run that never reaches the "
-    "threshold enters at its budget + 1. With 3 seeds against 3 the smallest p is 0.05, so such a claim reads "
-    "'not significant' at best. A claim without a test (C10, E1, S1) is decided by its rule alone."
+    "threshold enters at its budget + 1. With n seeds against n the smallest p is 1/C(2n, n): 0.05 at 3 seeds, "
+    "so a 3-seed claim reads 'not significant' at best, and 7.8e-05 at 8. A claim without a test (C10, E1, S1) "
+    "is decided by its rule alone."
 )
 
 
