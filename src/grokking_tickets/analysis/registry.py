@@ -10,6 +10,8 @@ with the reason, and the callers note it and go on.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +55,10 @@ def registered() -> Registry[Analysis]:
     return ANALYSES
 
 
-def run_all(root: str | Path) -> tuple[list[AnalysisResult], dict[str, str]]:
-    """Every registered analysis on the store at ``root``: (results, {name: why it did not run})."""
+def run_all(root: str | Path, progress: bool = True) -> tuple[list[AnalysisResult], dict[str, str]]:
+    """Every registered analysis on the store at ``root``: (results, {name: why it did not run}).
+    With ``progress``, one line per analysis on stderr says how long it took (the analyses of an
+    8-seed store take minutes: S2's graphs, the replayed early steps)."""
     results, skipped = [], {}
     published = Store(root).published
     for name, a in registered().items():
@@ -63,8 +67,11 @@ def run_all(root: str | Path) -> tuple[list[AnalysisResult], dict[str, str]]:
                 "a published folder holds no weights: its claims.json rows and figures are kept as they were published"
             )
             continue
+        t0 = time.time()
         try:
             results.append(a.run(Path(root)))
         except UserError as e:
             skipped[name] = str(e)
+        if progress:
+            print(f"analysis {name}: {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     return results, skipped

@@ -148,7 +148,7 @@ def reproduce(
             sections.append({"title": f"{name} ({preset})", "about": experiment.paragraph(), "figure": res.figure,
                              "notes": res.notes, "text": table})  # fmt: skip
     t_analyses = time.time()
-    analysed, skipped = run_all(out)  # every registered analysis (analysis/registry.py), from the store
+    analysed, skipped = run_all(out, progress)  # every registered analysis (analysis/registry.py), from the store
     timing.append({"config": "(store)", "experiment": "analyses", "model_steps": 0, "seconds": time.time() - t_analyses})
     claims = merge_claims(out / "claims.json", [row for a in analysed for row in a.claims])
     for a in analysed:
