@@ -82,3 +82,19 @@ def test_every_number_the_results_page_quotes_is_in_the_generated_claims_page():
 def test_the_number_check_can_fail():
     assert numbers_missing("the ticket at 567 steps, 36.5×", "ticket 567 | 4.73×") == ["36.5"]
     assert numbers_missing("`--seeds 0-7` and [x](a.md#c-2)", "") == []  # code and link targets are not quotes
+
+
+def _planned_experiments() -> list[str]:
+    """What `reproduce --scale paper` files, by label (tickets@transformer), in its order."""
+    from grokking_tickets.experiments.base import experiment_label
+    from grokking_tickets.experiments.reproduce import plan_configs
+
+    return list(dict.fromkeys(experiment_label(e.name, cfg) for _, cfg, exps in plan_configs("paper") for e in exps))
+
+
+def test_the_results_page_lists_every_experiment_not_yet_published():
+    published = set(json.loads((ROOT / RESULTS / "PUBLISHED.json").read_text())["experiments"])
+    expected = [e for e in _planned_experiments() if e not in published]
+    section = _section((ROOT / "docs" / "results.md").read_text(), "## Not yet in the committed results")
+    listed = re.findall(r"`([^`]+)`", section.split("\n\n")[1])
+    assert listed == expected, "docs/results.md's list of what results/paper lacks has drifted from PUBLISHED.json"

@@ -310,17 +310,19 @@ def grid_figure(result: dict[str, Any], root: str | Path) -> str | None:
     rows = result["grid"]
     if not rows:  # nothing judged: no picture to draw
         return None
-    fig = new_figure(max(8.0, 1.0 + 0.9 * len(variants)), 1.2 + 0.32 * len(rows))
+    fig = new_figure(max(8.0, 1.0 + 0.9 * len(variants)), 2.2 + 0.32 * len(rows))
     ax = fig.subplots()
     image = [[to_rgb(_CELL_COLORS.get(r[v], "#ffffff")) for v in variants] for r in rows]
     ax.imshow(image, aspect="auto", interpolation="nearest")
     for i, row in table.iterrows():
         for j, v in enumerate(variants):
             ax.text(j, i, row[v], ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(len(variants)), variants, rotation=40, ha="right", fontsize=8)
+    # variant names above the grid, the legend below it: neither can run into the other
+    ax.xaxis.tick_top()
+    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="left", fontsize=8)
     ax.set_yticks(range(len(rows)), [f"{r['claim']}: {r['classification']}" for r in rows], fontsize=8)
     ax.tick_params(length=0)
     legend = [Patch(color=c, label=k) for k, c in _CELL_COLORS.items()]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=5, fontsize=7, frameon=False)
-    ax.set_title("each claim judged as run and under each variant (row label: its classification)", fontsize=10)
+    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.04), ncol=5, fontsize=7, frameon=False)
+    fig.suptitle("each claim judged as run and under each variant (row label: its classification)", fontsize=10)
     return save(fig, Path(root), GRID_FIGURE)

@@ -188,13 +188,16 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         "img{max-width:100%}.brief{color:#555;font-size:12px}.num{white-space:nowrap}",
         ".rule{color:#555;font-size:12px;margin-top:4px}.verdict{min-width:9em}.verdict b{white-space:nowrap}",
         "nav ol{columns:2;font-size:14px}",
+        # the claims table fits the page at any width: fixed columns, long words broken
+        "table.claims{width:100%;table-layout:fixed}table.claims td{overflow-wrap:anywhere}table.claims .num{white-space:normal}",
         "</style></head><body>",
         "<h1>grokking-tickets: reproduction report</h1>",
         f"<p><b>{held}</b> judged claims hold{html.escape(more)}. Run time: {took}.</p>",
         *([f"<p class='fails'><b>Warning:</b> {html.escape(mixed)}</p>"] if mixed else []),
         "<nav><b>Contents</b><ol>" + "".join(f"<li><a href='#{html.escape(i)}'>{html.escape(t)}</a></li>" for i, t in toc) + "</ol></nav>",
         f"<h2 id='claims'>Claims</h2><p>{html.escape(STATISTICS_ABOUT)}</p>",
-        ("<table><tr><th>id</th><th>claim</th><th>paper</th><th>ours: effect [95% CI], seeds in direction</th>"
+        ("<table class='claims'><colgroup>" + "".join(f"<col style='width:{w}%'>" for w in (7, 20, 10, 19, 4, 7, 9, 10, 14))
+         + "</colgroup><tr><th>id</th><th>claim</th><th>paper</th><th>ours: effect [95% CI], seeds in direction</th>"
          "<th>n</th><th>p</th><th>verdict</th><th>protocol</th><th>differs from the authors</th></tr>"),
     ]
     group = None
