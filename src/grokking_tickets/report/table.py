@@ -235,13 +235,15 @@ def deciding(row: dict[str, Any], lines: list[str]) -> str:
 
 
 def summary_markdown(claims: list[dict[str, Any]], link: str) -> str:
-    """The README's table: one row per claim, verdict, the deciding effect and n."""
-    lines = ["| claim | verdict | ours | n | p |", "|---|---|---|---|---|"]
+    """The README's table: one row per claim, verdict, the deciding effect, n, p and the protocol
+    it was judged under (ours, or the authors' setting a variant takes)."""
+    lines = ["| claim | verdict | ours | n | p | protocol |", "|---|---|---|---|---|---|"]
     for row in sorted(claims, key=lambda c: claim_key(c["id"])):
         c = cells(row)
         first = deciding(row, c["ours"])
         lines.append(
-            f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {md_cell(first)} | {c['n']} | {c['p']} |"
+            f"| [{c['id']}]({link}#{c['id'].lower().replace('@', '')}) | {c['verdict']} | {md_cell(first)} | {c['n']} | {c['p']} | "
+            f"{md_cell(c['protocol'].partition(':')[0])} |"  # the protocol's name; its citation is in the full table
         )
     return "\n".join(lines) + "\n"
 
