@@ -22,8 +22,9 @@ MAX_ENTRIES = 4  # "ours" for a claim without comparisons: at most this many mea
 PROTOCOL = "ours"  # a row that does not name its protocol was judged under this package's
 
 
-def _num(x: Any) -> str:
-    """A number as a reader compares it: 36.5, 0.05, 7.8e-05, 20,700."""
+def _num(x: Any, digits: int = 3) -> str:
+    """A number as a reader compares it: 36.5, 0.05, 7.8e-05, 20,700 (``digits`` significant
+    digits between 0.001 and 1,000)."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -34,7 +35,7 @@ def _num(x: Any) -> str:
         return f"{x:,.0f}"
     if abs(x) < 1e-3:
         return f"{x:.2g}"
-    return f"{x:.3g}"
+    return f"{x:.{digits}g}"
 
 
 def _per_seed(measured: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
@@ -205,21 +206,18 @@ def _seed_table(per: dict[str, dict[str, Any]]) -> str:
 
     def cell(vs: list) -> str:
         if len(vs) == 1:
-            return _num4(vs[0])
+            return _num(vs[0], 4)
         known = [v for v in vs if isinstance(v, (int, float))]
-        return f"{_num4(sum(known) / len(known))} (mean of {len(vs)})" if len(known) == len(vs) else "–"
+        return f"{_num(sum(known) / len(known), 4)} (mean of {len(vs)})" if len(known) == len(vs) else "–"
 
-    lines = ["| arm | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
-    for arm, values in grouped.items():
-        lines.append(f"| {md_cell(arm)} | " + " | ".join(cell(values[s]) if s in values else "" for s in seeds) + " |")
-    return "\n".join(lines)
+    return _grid(["arm", *(f"seed {s}" for s in seeds)],
+                 [[arm, *(cell(values[s]) if s in values else "" for s in seeds)] for arm, values in grouped.items()])
 
 
-def _num4(x: Any) -> str:
-    """:func:`_num` with four significant digits below 1,000 (per-seed values of a table)."""
-    if isinstance(x, float) and math.isfinite(x) and 1e-3 <= abs(x) < 1000:
-        return f"{x:.4g}"
-    return _num(x)
+def _grid(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table: the header, its rule, one line per row (every cell through :func:`md_cell`)."""
+    line = lambda cells: "| " + " | ".join(md_cell(c) for c in cells) + " |"
+    return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])
 
 
 def deciding(row: dict[str, Any], lines: list[str]) -> str:
@@ -260,9 +258,7 @@ def per_seed_markdown(summary: Any, figures: set[str] | None = None, link: str =
         seeds = sorted({int(s) for s in rows.seed})
         at = sorted({float(t) for t in rows.threshold})
         fig = f" ([figure]({link}/{exp}.png))" if figures and exp in figures else ""
-        lines = [f"### {exp}", "", f"t_gen (steps to {', '.join(f'{t:.0%}' for t in at)} test accuracy){fig}:", "",
-                 "| arm | " + " | ".join(f"seed {s}" for s in seeds) + " | reached |",
-                 "|---|" + "---|" * (len(seeds) + 1)]  # fmt: skip
+        table = []
         for arm, arm_rows in rows.groupby("arm", sort=False):
             by_seed = {int(r.seed): r for r in arm_rows.itertuples()}
             cell = []
@@ -275,6 +271,7 @@ def per_seed_markdown(summary: Any, figures: set[str] | None = None, link: str =
                 else:
                     cell.append(f"{int(r.t_gen):,}")
             reached = sum(1 for c in cell if c and not c.startswith("–"))
-            lines.append(f"| {md_cell(arm)} | " + " | ".join(cell) + f" | {reached}/{len(by_seed)} |")
-        out.append("\n".join(lines) + "\n")
+            table.append([arm, *cell, f"{reached}/{len(by_seed)}"])
+        head = f"t_gen (steps to {', '.join(f'{t:.0%}' for t in at)} test accuracy){fig}:"
+        out.append(f"### {exp}\n\n{head}\n\n" + _grid(["arm", *(f"seed {s}" for s in seeds), "reached"], table) + "\n")
     return "\n".join(out)
