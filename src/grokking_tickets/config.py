@@ -1,6 +1,6 @@
 """Configuration: frozen, validated dataclasses; TOML presets; typed ``--set`` overrides.
 
-A config has five sections (task, model, optim, train, ticket) plus the list of seeds. Every
+A config has six sections (task, model, optim, train, ticket, popup) plus the list of seeds. Every
 value is checked when the dataclass is built, so a bad value fails before any work starts,
 with a one-line :class:`UserError`.
 
@@ -33,6 +33,7 @@ GRAD_FILTERS = ("none", "ema", "ma")
 # Grokfast's amplification λ when optim.grokfast_lambda is 0: the paper's defaults per filter
 GROKFAST_LAMBDA = {"ema": 2.0, "ma": 5.0}
 SCOPES = ("global", "layer")
+POPUP_SPLITS = ("source", "seed")
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -224,12 +225,34 @@ class TicketConfig:
         _check(self.rounds >= 1, f"ticket.rounds must be at least 1; got {self.rounds}")
 
 
+@dataclass(frozen=True)
+class PopupConfig:
+    """How the edge-popup experiment (v3 Table 1) trains its supermasks. Like ``ticket``, an
+    experiment setting: a popup run's id holds what these become (its source step, its
+    optimizer, its budget, its split), not the section itself."""
+
+    mem_step: int = 2000  # θ_mem: the step of the dense run's memorizing weights that are frozen
+    lr: float = 0.1  # AdamW's lr on the scores (ours, docs/results.md; the authors' script: 0.01)
+    steps: int = 2000  # score-training steps (v3 Table 1 reports up to 2,000)
+    # the split a popup run trains and is tested on: "source", the one its frozen weights trained
+    # on; "seed", drawn from the popup run's own seed while the weights come from a run on the
+    # configuration's split, as the authors' train_slth.py does (test pairs the source trained on)
+    split: str = "source"
+
+    def __post_init__(self) -> None:
+        _check(self.mem_step >= 0, f"popup.mem_step must be >= 0; got {self.mem_step}")
+        _check(self.lr > 0, f"popup.lr must be positive; got {self.lr}")
+        _check(self.steps > 0, f"popup.steps must be positive; got {self.steps}")
+        _choice("popup", "split", self.split, POPUP_SPLITS)
+
+
 SECTIONS: dict[str, type] = {
     "task": TaskConfig,
     "model": ModelConfig,
     "optim": OptimConfig,
     "train": TrainConfig,
     "ticket": TicketConfig,
+    "popup": PopupConfig,
 }
 
 
@@ -240,6 +263,7 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     ticket: TicketConfig = field(default_factory=TicketConfig)
+    popup: PopupConfig = field(default_factory=PopupConfig)
     seeds: tuple[int, ...] = (0, 1, 2)
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -688,3 +689,32 @@ def test_edge_popup_end_to_end(tmp_path):
         assert j["seed"] == r.seed and j["jaccard"] == pytest.approx(inter / union)
         assert 0 < j["chance"] < 1
     assert any("Jaccard" in k for k in res.notes) and (tmp_path / "figures" / "edge-popup.png").exists()
+
+
+def test_edge_popup_on_the_authors_split_measures_the_leak(tmp_path):
+    """``popup.split = "seed"`` (the authors' train_slth.py): each popup run draws its split from
+    its own seed while its frozen weights trained on the configuration's fixed split, so its
+    "test" pairs include pairs those weights trained on. E1 reports that share per seed, and it
+    is what the two datasets give: none for seed 0 (the fixed split's seed), about the source's
+    train_frac for the other seed. θ_mem, the score lr and budget come from ``popup.*``."""
+    from grokking_tickets.tasks import build_dataset
+
+    over = {"popup": {"mem_step": 100, "lr": 0.01, "steps": 100, "split": "seed"}}
+    res = _run("edge-popup", tmp_path, **over)
+    rows = pd.read_csv(tmp_path / "summary.csv")
+    store = Store(tmp_path)
+    base = {r.seed: store.spec(r.run_id) for r in rows[rows.arm == "base"].itertuples()}
+    assert {s.split_seed for s in base.values()} == {0}
+    leak = {}
+    for r in rows[rows.arm == "popup-mem-0.4"].itertuples():
+        spec = store.spec(r.run_id)
+        assert (spec.split_seed, spec.init.edge_popup.step, spec.optim.lr, spec.train.steps) == (r.seed, 100, 0.01, 100)
+        seen = {tuple(x) for x in build_dataset(base[r.seed].task, 0).train_x.tolist()}
+        test = build_dataset(spec.task, r.seed).test_x.tolist()
+        leak[r.seed] = sum(tuple(x) in seen for x in test) / len(test)
+    assert leak[0] == 0 and 0.3 < leak[1] < 0.7  # TINY trains on half the pairs
+    e1 = next(c for c in res.claims if c["id"] == "E1")["measured"]
+    assert e1["test pairs the frozen weights trained on"] == (
+        f"{np.mean(list(leak.values())):.2f}; per seed {({s: round(v, 4) for s, v in sorted(leak.items())})}"
+    )
+    assert "popup-mem-0.4 test acc at step 100" in e1

@@ -43,6 +43,10 @@ def test_overrides_are_typed():
         ("task.op=pow", "task.op must be one of"),
         ("task.op=div", "needs a prime task.p"),  # 67 is prime: checked with p=8 below
         ("nokey", "expects section.key=value"),
+        ("popup.split=own", "popup.split must be one of source, seed"),
+        ("popup.steps=0", "popup.steps must be positive"),
+        ("popup.lr=0", "popup.lr must be positive"),
+        ("popup.mem_step=-1", "popup.mem_step must be >= 0"),
     ],
 )
 def test_bad_overrides_are_clear(override, message):

@@ -30,23 +30,37 @@ from ..analysis.claims import ClaimDef, Sample, comparisons, decide
 from ..analysis.figures import accuracy_curves, new_figure
 from ..analysis.masks import jaccard_distance
 from ..analysis.stats import mean_ci
+from ..config import PopupConfig
 from ..pruning import mask_from_scores
 from ..pruning.scorers.magnitude import magnitude
+from ..tasks import build_dataset
 from .arms import Dense, EdgePopup
 from .base import Context, Experiment, Grid, register
 
-MEM_STEP = 2_000  # θ_mem: the base MLP has memorized its training set by then (t_mem ≈ 1–2k; notes report it)
-EP_STEPS = 2_000  # v3 Table 1 reports up to 2,000 epochs (full batch: steps)
+# The defaults (``popup.*``, config.PopupConfig): θ_mem at step 2,000, where the base MLP has
+# memorized its training set (t_mem ≈ 1–2k; the notes report it), and 2,000 score steps (v3
+# Table 1 reports up to 2,000 epochs; full batch: steps).
+MEM_STEP = PopupConfig.mem_step
+EP_STEPS = PopupConfig.steps
 TABLE_STEPS = (600, 1_000, 1_400, 2_000)  # v3 Table 1's columns
 E1_DENSITY = 0.4
 # The authors' edge-popup run on frozen weights (gouki510/Grokking-Tickets at 74c55e6,
 # edge_pop_wo_decay.sh: train_slth.py -o adam -w 1 -l 0.01, without --weight_learning): AdamW,
 # betas (0.9, 0.98), weight decay 1 on the scores, the only parameters that train. v3's "no
-# weight decay" is of the weights, which are frozen. The lr is ours: scripts/edge_popup_lr_sweep.py.
-SCORE_LR = 0.1
+# weight decay" is of the weights, which are frozen. The lr is ours (``popup.lr``):
+# scripts/edge_popup_lr_sweep.py.
+SCORE_LR = PopupConfig.lr
 SCORE_WD = 1.0
-SCORE_OPTIM = (f"optim.lr={SCORE_LR}", "optim.beta1=0.9", "optim.beta2=0.98", f"optim.weight_decay={SCORE_WD}",
-               "optim.grad_filter=none", f"train.steps={EP_STEPS}")  # fmt: skip
+
+
+def score_optim(popup: PopupConfig) -> tuple[str, ...]:
+    """The --set overrides that make a popup arm's run from the configuration's."""
+    split = ("task.split=seed",) if popup.split == "seed" else ()
+    return (f"optim.lr={popup.lr}", "optim.beta1=0.9", "optim.beta2=0.98", f"optim.weight_decay={SCORE_WD}",
+            "optim.grad_filter=none", f"train.steps={popup.steps}", *split)  # fmt: skip
+
+
+SCORE_OPTIM = score_optim(PopupConfig())
 SOURCES = {"mem": "θ_mem", "init": "θ0", "gen": "θ_gen"}
 
 E1 = ClaimDef(
@@ -59,10 +73,11 @@ E1 = ClaimDef(
     "and decays the scores)",
     f"holds if the mean test accuracy of popup-mem-{E1_DENSITY} at step {EP_STEPS:,} is >= 0.86 "
     "(v3's 0.92 minus its standard deviation 0.06)",
-    differs="their train_slth.py (74c55e6) redraws the split from the seed while reusing one source checkpoint "
-    "(about half the 'test' pairs were trained on), train_frac 0.5, θ_mem at step 1,000, Kaiming-normal embedding, "
-    "and a second script trains the masked weights too (--weight_learning --double_reg); ours: one split, 40%, "
-    "step 2,000, frozen weights",
+    differs="their train_slth.py and edge_pop_wo_decay.sh (74c55e6) start from θ_mem at step 1,000 with score "
+    "lr 0.01 at train_frac 0.5, and draw each run's split from its seed while reusing one source checkpoint, so "
+    "about half the 'test' pairs were trained on (all four: sensitivity variant authors-popup); their embedding "
+    "starts Kaiming-normal, one source run (seed 0) serves every seed, and a second script trains the masked "
+    "weights too (--weight_learning --double_reg)",
 )
 E2 = ClaimDef(
     "E2",
@@ -103,9 +118,10 @@ class EdgePopupExperiment(Experiment):
     claims = (E1, E2)
 
     def arms(self, ctx):
-        steps = {"mem": MEM_STEP, "init": 0, "gen": None}  # None: ticket.step
+        popup = ctx.cfg.popup
+        steps = {"mem": popup.mem_step, "init": 0, "gen": None}  # None: ticket.step
         return [Dense("base")] + [
-            EdgePopup(arm_name(src, d), d, step=steps[src], overrides=SCORE_OPTIM)
+            EdgePopup(arm_name(src, d), d, step=steps[src], overrides=score_optim(popup))
             for d in self.grid(ctx)
             for src in SOURCES
         ]
@@ -143,6 +159,20 @@ class EdgePopupExperiment(Experiment):
             out.append({"seed": int(r.seed), "jaccard": inter / union, "chance": e_inter / e_union, "per_matrix": per})
         return out
 
+    @staticmethod
+    def leak(ctx: Context, summary: pd.DataFrame, arm: str) -> dict[int, float]:
+        """Per seed: the fraction of the arm's test examples that its frozen weights' source run
+        trained on (0 where a popup run trains on its source's split; about the source's
+        train_frac where it draws its own, as the authors' train_slth.py does)."""
+        out = {}
+        for r in summary[summary.arm == arm].sort_values("seed").itertuples():
+            spec = ctx.store.spec(r.run_id)
+            source = ctx.store.spec(spec.init.edge_popup.source)
+            seen = {tuple(x) for x in build_dataset(source.task, source.split_seed).train_x.tolist()}
+            test = build_dataset(spec.task, spec.split_seed).test_x.tolist()
+            out[int(r.seed)] = round(sum(tuple(x) in seen for x in test) / len(test), 4)
+        return out
+
     def _jaccard_text(self, ctx: Context, summary: pd.DataFrame, arm: str) -> str:
         rows = self.jaccard(ctx, summary, arm)
         j = np.array([r["jaccard"] for r in rows])
@@ -150,20 +180,26 @@ class EdgePopupExperiment(Experiment):
         per_seed = {r["seed"]: round(r["jaccard"], 3) for r in rows}
         return f"{j.mean():.3f} (chance {c.mean():.3f}); per seed {per_seed}"
 
+    @staticmethod
+    def table_steps(ctx: Context) -> tuple[int, ...]:
+        """v3 Table 1's columns that the score budget reaches."""
+        return tuple(s for s in TABLE_STEPS if s <= ctx.cfg.popup.steps)
+
     def notes(self, ctx, summary):
         _, metrics = ctx.results()
+        cols = self.table_steps(ctx)
         out: dict[str, Any] = {}
         base = summary[summary.arm == "base"].sort_values("seed")
-        out[f"base t_mem per seed (θ_mem is step {MEM_STEP:,})"] = {
+        out[f"base t_mem per seed (θ_mem is step {ctx.cfg.popup.mem_step:,})"] = {
             int(r.seed): None if pd.isna(r.t_mem) else int(r.t_mem) for r in base.itertuples()
         }
         for d in self.grid(ctx):
             for src, label in SOURCES.items():
                 arm = arm_name(src, d)
-                accs = {s: self._acc_at(summary, metrics, arm, s) for s in TABLE_STEPS}
+                accs = {s: self._acc_at(summary, metrics, arm, s) for s in cols}
                 table = " / ".join(f"{np.mean(a.values):.2f} ± {np.std(a.values, ddof=1) if len(a.values) > 1 else 0:.2f}"
                                    for a in accs.values())  # fmt: skip
-                out[f"{arm} ({label}) test acc at {' / '.join(f'{s:,}' for s in TABLE_STEPS)}"] = table
+                out[f"{arm} ({label}) test acc at {' / '.join(f'{s:,}' for s in cols)}"] = table
                 out[f"{arm} Jaccard index with the ticket's mask at density {d}"] = self._jaccard_text(
                     ctx, summary, arm
                 )
@@ -171,18 +207,22 @@ class EdgePopupExperiment(Experiment):
 
     def judge(self, ctx, summary, metrics, trained):
         mem, init = arm_name("mem", E1_DENSITY), arm_name("init", E1_DENSITY)
-        at = self._acc_at(summary, metrics, mem, EP_STEPS)
+        steps = ctx.cfg.popup.steps
+        at = self._acc_at(summary, metrics, mem, steps)
         ci = mean_ci(at.values)
+        leak = self.leak(ctx, summary, mem)
         m1 = {
-            f"{mem} test acc at step {EP_STEPS:,}": f"{ci['mean']:.3f} (95% CI {None if ci['ci95'] is None else [round(x, 3) for x in ci['ci95']]})",
+            f"{mem} test acc at step {steps:,}": f"{ci['mean']:.3f} (95% CI {None if ci['ci95'] is None else [round(x, 3) for x in ci['ci95']]})",
             "per-seed test acc": at.per_seed(),
-            "at steps " + " / ".join(f"{s:,}" for s in TABLE_STEPS): " / ".join(
-                f"{np.mean(self._acc_at(summary, metrics, mem, s).values):.2f}" for s in TABLE_STEPS
+            "at steps " + " / ".join(f"{s:,}" for s in self.table_steps(ctx)): " / ".join(
+                f"{np.mean(self._acc_at(summary, metrics, mem, s).values):.2f}" for s in self.table_steps(ctx)
             ),
             f"Jaccard index with the ticket's mask (density {E1_DENSITY})": self._jaccard_text(ctx, summary, mem),
         }
+        if any(leak.values()):  # the authors' split: say how much of the "test" set the weights trained on
+            m1["test pairs the frozen weights trained on"] = f"{np.mean(list(leak.values())):.2f}; per seed {leak}"
         rows = [self.claim(ctx, E1, m1, ci["mean"] >= 0.86)]
-        at0 = self._acc_at(summary, metrics, init, EP_STEPS)
+        at0 = self._acc_at(summary, metrics, init, steps)
         stats, ps = comparisons([(f"{mem} > {init}", at, at0)], quantity="test acc", censored=False)
         m2 = {f"{mem} mean": round(float(np.mean(at.values)), 4), f"{init} mean": round(float(np.mean(at0.values)), 4),
               **stats}  # fmt: skip
@@ -193,7 +233,7 @@ class EdgePopupExperiment(Experiment):
         grid = self.grid(ctx)
         fig = new_figure(6.5 * len(grid), 4.5)
         axes = np.atleast_1d(fig.subplots(1, len(grid)))
-        early = metrics[metrics.step <= EP_STEPS]  # the base's first EP_STEPS steps, for reference
+        early = metrics[metrics.step <= ctx.cfg.popup.steps]  # the base's first steps, for reference
         for ax, d in zip(axes, grid):
             arms = ["base"] + [arm_name(src, d) for src in SOURCES]
             accuracy_curves(ax, early, arms, f"edge-popup at density {d} (frozen weights from base)")

@@ -148,6 +148,16 @@ for _v in (
             "dense run's final weights", ("train.steps=50000", "ticket.step=50000"), trained=True,
             protocol="dense runs and tickets train 50,000 steps, the ticket pruned from the final weights "
                      "(config/config.py and config/config_pruning.py at 790d402)"),
+    # gouki510/Grokking-Tickets at 74c55e6: edge_pop_wo_decay.sh runs train_slth.py -o adam -w 1
+    # -l 0.01 --pruning_rate 0.4 (kept) on the checkpoint 1000.pth of a dense run at
+    # config_slth.py's frac_train 0.5, and draws each run's split from its -s seed while the
+    # checkpoint stays one run's: the popup runs' splits are their seeds', the sources' the fixed one
+    Variant("authors-popup", "E1 as the authors' edge-popup script runs it: θ_mem at step 1,000, score lr 0.01, "
+            "half the pairs for training, each popup run's split drawn from its seed",
+            ("task.train_frac=0.5", "popup.mem_step=1000", "popup.lr=0.01", "popup.split=seed"), trained=True,
+            protocol="θ_mem at step 1,000, score lr 0.01, train_frac 0.5, each popup run's split drawn from its "
+                     "seed over weights trained on another split (train_slth.py, config/config_slth.py and "
+                     "edge_pop_wo_decay.sh at 74c55e6)"),
 ):  # fmt: skip
     VARIANTS.register(_v)
 

@@ -18,7 +18,8 @@ C1 = ClaimDef(
     _RULE,
     differs="the ticket retrains at weight decay 1.0 like the base; config_pruning.py (bd705c8) defaults the "
     "retraining to weight_decay 0.0 (measured: the ticket then plateaus below 95%, docs/investigations.md); "
-    "one fixed split (their code draws it from the seed: sensitivity variant split-seed)",
+    "one fixed split (their code draws it from the seed: sensitivity variant split-seed); 30k steps for the dense "
+    "run and the ticket (config/config.py and config_pruning.py at 790d402: 50k each, variant budget-50k)",
 )
 C2 = ClaimDef(
     "C2",
