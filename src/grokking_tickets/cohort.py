@@ -189,7 +189,8 @@ def _score_population(items, model, data, store: Store, init: InitFn, device, ar
         ep = spec.init.edge_popup
         members.append(ScoreMember(weights, init_scores(model, spec.seed), ep.density, spec.optim.weight_decay))
     first = items[0][0]
-    pop = ScorePopulation(model, data, first.optim, members, first.train.loss, device)
+    learn = bool(first.init.edge_popup.learn_weights)  # one value per population: the cohort key holds it
+    pop = ScorePopulation(model, data, first.optim, members, first.train.loss, device, learn_weights=learn)
     for k, (spec, state) in enumerate(items):
         if state is None:
             store.begin(spec, pop.member_weights(k), None, arith)

@@ -238,6 +238,9 @@ class PopupConfig:
     # on; "seed", drawn from the popup run's own seed while the weights come from a run on the
     # configuration's split, as the authors' train_slth.py does (test pairs the source trained on)
     split: str = "source"
+    # the kept weights train too, under the mask, with the scores' AdamW settings (the authors'
+    # second edge-popup script: train_slth.py --weight_learning --double_reg)
+    learn_weights: bool = False
 
     def __post_init__(self) -> None:
         _check(self.mem_step >= 0, f"popup.mem_step must be >= 0; got {self.mem_step}")

@@ -43,6 +43,9 @@ class EdgePopupSpec:
     source: str  # id of the run whose weights are frozen
     step: int  # the step of those weights (0: its θ0)
     density: float  # fraction kept, in every matrix
+    # True: the kept weights train too (the authors' --weight_learning --double_reg); None: frozen
+    # (None, not False, so that the ids of frozen runs stay what they were)
+    learn_weights: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class RunSpec:
         for k in ("weight_decay", *FILTER_FIELDS):
             d["optim"].pop(k, None)
         if self.init.edge_popup is not None:  # scores train in their own populations, never beside weights
-            d["trains"] = "scores"
+            d["trains"] = "scores and weights" if self.init.edge_popup.learn_weights else "scores"
         return json.dumps(d, sort_keys=True)
 
     @classmethod

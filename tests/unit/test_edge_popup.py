@@ -131,16 +131,19 @@ class _StraightThroughTopK(torch.autograd.Function):
         return g, None
 
 
-def _textbook_edge_popup(cfg, data, model, member: ScoreMember, optim, steps: int):
+def _textbook_edge_popup(cfg, data, model, member: ScoreMember, optim, steps: int, learn_weights: bool = False):
     """One member by the book: the model's plain forward pass, autograd, torch.optim.AdamW on
-    the scores. Returns the scores and masks after each step and the losses before each."""
+    the scores (and, with ``learn_weights``, on the weights too: one optimizer over both, as the
+    authors' train_slth.py). Returns the scores (and weights) after each step and the losses
+    before each."""
     x = data.train_x
     dtype = member.weights[model.names[0]].dtype
     x = x.to(dtype) if x.is_floating_point() else x
-    W = member.weights
+    W = {n: w.clone().requires_grad_(learn_weights) for n, w in member.weights.items()}
     S = {n: member.scores[n].to(dtype).clone().requires_grad_() for n in member.scores}
+    params = list(S.values()) + (list(W.values()) if learn_weights else [])
     opt = torch.optim.AdamW(
-        list(S.values()), lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps, weight_decay=member.weight_decay
+        params, lr=optim.lr, betas=(optim.beta1, optim.beta2), eps=optim.eps, weight_decay=member.weight_decay
     )
     kept = {n: n_kept(member.density, s.numel()) for n, s in S.items()}
     trail, losses = [], []
@@ -152,32 +155,40 @@ def _textbook_edge_popup(cfg, data, model, member: ScoreMember, optim, steps: in
         loss.backward()
         opt.step()
         losses.append(loss.item())
-        trail.append({n: s.detach().clone() for n, s in S.items()})
+        trail.append({**{n: s.detach().clone() for n, s in S.items()},
+                      **({f"weight.{n}": w.detach().clone() for n, w in W.items()} if learn_weights else {})})  # fmt: skip
     return trail, torch.tensor(losses, dtype=torch.float64)
 
 
+@pytest.mark.parametrize("learn_weights", [False, True], ids=["frozen", "weight-learning"])
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_trainer_follows_the_textbook_edge_popup_loop(name, device):
+def test_trainer_follows_the_textbook_edge_popup_loop(name, device, learn_weights):
     """float64, STEPS steps, every member of a population of three (densities 0.4, 0.6, 1.0;
     weight decay on the scores 0 and 0.1): scores within 1e-10 (relative to their range) and the
-    same masks at every step, losses within 1e-10."""
+    same masks at every step, losses within 1e-10; where the weights learn, they too."""
     cfg = _cfg(name)
     data, model = _model(cfg)
     optim = _optim(cfg)
     members = _members(model, torch.float64)
-    pop = ScorePopulation(model, data, optim, members, cfg.train.loss, device)  # the textbook loop runs on the CPU
+    # the textbook loop runs on the CPU
+    pop = ScorePopulation(model, data, optim, members, cfg.train.loss, device, learn_weights=learn_weights)
     trails, pop_losses = [[] for _ in members], []
     for _ in range(STEPS):
         pop_losses.append(pop.evaluate()[:, 0].cpu())
         pop.step()
         for k in range(len(members)):
             trails[k].append({n: pop.scores[n][k].to("cpu", copy=True) for n in pop.scored})
+            if learn_weights:
+                trails[k][-1].update({f"weight.{n}": pop.weights[n][k].to("cpu", copy=True) for n in model.names})
     pop_losses = torch.stack(pop_losses, 1)  # [K, STEPS]
     for k, m in enumerate(members):
-        book, losses = _textbook_edge_popup(cfg, data, model, m, optim, STEPS)
+        book, losses = _textbook_edge_popup(cfg, data, model, m, optim, STEPS, learn_weights)
         torch.testing.assert_close(pop_losses[k], losses, rtol=1e-10, atol=1e-12)
         for t in range(STEPS):
+            for n in (f"weight.{n}" for n in model.names) if learn_weights else ():
+                ours, theirs = trails[k][t][n], book[t][n]
+                assert (ours - theirs).abs().max() <= 1e-10 * theirs.abs().max(), (k, t, n)
             for n in pop.scored:
                 ours, theirs = trails[k][t][n], book[t][n]
                 scale = theirs.abs().max()
@@ -188,6 +199,8 @@ def test_trainer_follows_the_textbook_edge_popup_loop(name, device):
                     _StraightThroughTopK.apply(theirs.abs(), kept).bool(),
                 ), (k, t, n)
         assert (book[-1][pop.scored[0]] != m.scores[pop.scored[0]].double()).any()  # far from the start
+        if learn_weights:  # the weights moved
+            assert not torch.equal(book[-1][f"weight.{model.names[0]}"], m.weights[model.names[0]])
 
 
 # -- populations ----------------------------------------------------------------------------------------
@@ -213,24 +226,27 @@ def test_member_equals_its_solo_run_bit_for_bit(name):
             assert_same_bits(pop.params[n][k], solo.params[n][0], f"member {k}'s {n} against its solo run's")
 
 
-def _popup_specs(cfg) -> tuple[list[RunSpec], list[RunSpec]]:
+def _popup_specs(cfg, learn: bool | None = None) -> tuple[list[RunSpec], list[RunSpec]]:
     """Dense source runs (seeds 0, 1) and edge-popup runs of them: θ0 and step 10, densities 0.4 and 0.6."""
     dense = [RunSpec.dense(cfg, s) for s in cfg.seeds]
     ep_cfg = apply_overrides(cfg, ["optim.lr=0.01", "optim.weight_decay=0.0"])
     popups = [
-        RunSpec(ep_cfg.task, ep_cfg.model, ep_cfg.optim, ep_cfg.train, d.seed, InitSpec(edge_popup=EdgePopupSpec(d.run_id, step, dens)))
+        RunSpec(ep_cfg.task, ep_cfg.model, ep_cfg.optim, ep_cfg.train, d.seed,
+                InitSpec(edge_popup=EdgePopupSpec(d.run_id, step, dens, learn)))
         for d in dense
         for step, dens in ((0, 0.4), (10, 0.6))
     ]  # fmt: skip
     return dense, popups
 
 
+@pytest.mark.parametrize("learn", [None, True], ids=["frozen", "weight-learning"])
 @pytest.mark.parametrize("name", sorted(TINY))
-def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
+def test_resume_equals_uninterrupted(name, learn, tmp_path, monkeypatch):
     """Edge-popup runs crashed at step 17 (resume points at 10) and resumed: the metrics and
-    final weights of an uninterrupted training (the scores and their moments are the state)."""
+    final weights of an uninterrupted training (the scores and their moments are the state;
+    where the weights learn, the weights and theirs too)."""
     cfg = _cfg(name)
-    dense, popups = _popup_specs(cfg)
+    dense, popups = _popup_specs(cfg, learn)
     assert len({s.cohort_key() for s in popups}) == 1
 
     def train(out, specs):
@@ -265,11 +281,11 @@ def test_resume_equals_uninterrupted(name, tmp_path, monkeypatch):
         assert clean.run_metrics(s.run_id).equals(crashed.run_metrics(s.run_id)), s.run_id
         for n, w in clean.weights(s.run_id, steps).items():
             assert torch.equal(w, crashed.weights(s.run_id, steps)[n])
-        # checkpoints are the effective weights: the source's weights where kept, 0 elsewhere
+        # checkpoints are the effective weights: the source's weights where kept (frozen), 0 elsewhere
         src = clean.weights(s.init.edge_popup.source, s.init.edge_popup.step)
         for n, w in clean.weights(s.run_id, steps).items():
             kept = w != 0
-            assert torch.equal(w[kept], src[n][kept]), n
+            assert torch.equal(w[kept], src[n][kept]) == (not learn), n
 
 
 # -- identities and refusals ------------------------------------------------------------------------------
@@ -290,6 +306,18 @@ def test_ids_of_existing_runs_did_not_move():
     for run_id, s in specs.items():
         assert s.run_id == run_id
         assert hashlib.sha256(s.cohort_key().encode()).hexdigest()[:16] == "7b3437b0e0ad92ed"
+
+
+def test_weight_learning_moves_no_frozen_run_id():
+    """``learn_weights`` None (frozen) leaves the spec as it was before the field existed; True
+    is another run, in another population."""
+    c = Config()
+    frozen = RunSpec(c.task, c.model, c.optim, c.train, 0, InitSpec(edge_popup=EdgePopupSpec("4fb516afc327f44d", 2000, 0.4)))
+    learning = RunSpec(c.task, c.model, c.optim, c.train, 0,
+                       InitSpec(edge_popup=EdgePopupSpec("4fb516afc327f44d", 2000, 0.4, True)))  # fmt: skip
+    assert set(frozen.to_dict()["init"]["edge_popup"]) == {"source", "step", "density"}
+    assert learning.run_id != frozen.run_id and learning.cohort_key() != frozen.cohort_key()
+    assert RunSpec.from_dict(learning.to_dict()) == learning
 
 
 def test_edge_popup_runs_never_share_a_population_with_weight_runs():

@@ -64,6 +64,30 @@ def test_norm_ratio_matches_the_ticket():
         assert lp_norm(control, p) == pytest.approx(lp_norm(ticket, p), rel=1e-6)  # float32 θ0·r
 
 
+def test_norms_are_the_same_float_in_any_order_and_thread_count():
+    """r_p is part of a control's run id, so ‖·‖_p must not depend on how a machine sums: the
+    same float for any order of the entries and any torch thread count, and the exactly
+    rounded value (Python's integer-exact sum of the float64 squares / absolute values)."""
+    from fractions import Fraction
+
+    gen = torch.Generator().manual_seed(3)
+    theta = {"a": torch.randn(300, 400, generator=gen), "b": torch.randn(1000, generator=gen) * 1e-3}
+    flat = torch.cat([t.flatten() for t in theta.values()])
+    shuffled = {"x": flat[torch.randperm(len(flat), generator=gen)]}
+    threads = torch.get_num_threads()
+    try:
+        for p in (1, 2):
+            ref = lp_norm(theta, p)
+            assert lp_norm(shuffled, p) == ref
+            torch.set_num_threads(1)
+            assert lp_norm(theta, p) == ref
+            torch.set_num_threads(max(threads, 2))
+            exact = sum(Fraction(abs(float(x)) ** p) for x in flat.double().tolist())  # float32² is exact in float64
+            assert ref == (float(exact) if p == 1 else float(exact) ** 0.5)
+    finally:
+        torch.set_num_threads(threads)
+
+
 # -- pruning-at-initialization scorers on a tiny model, against independent computations --------
 
 

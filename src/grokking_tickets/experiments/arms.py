@@ -258,6 +258,7 @@ class EdgePopup(Arm):
     step: int | None = None
     source: str = "base"
     overrides: tuple[str, ...] = ()
+    learn_weights: bool = False  # the kept weights train too (EdgePopupSpec.learn_weights)
 
     def __post_init__(self) -> None:  # bad input fails when the experiment is built, before any training
         if isinstance(self.density, bool) or not isinstance(self.density, (int, float)) or not 0 < self.density <= 1:
@@ -279,7 +280,7 @@ class EdgePopup(Arm):
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
         cfg = self.cfg(ctx)
         dense = _source_spec(ctx, self, seed, arms)
-        ep = EdgePopupSpec(dense.run_id, self._step(cfg), float(self.density))
+        ep = EdgePopupSpec(dense.run_id, self._step(cfg), float(self.density), self.learn_weights or None)
         return dataclasses.replace(RunSpec.dense(cfg, seed), init=InitSpec(edge_popup=ep))
 
     def reads(self, ctx: Context) -> list[Read]:

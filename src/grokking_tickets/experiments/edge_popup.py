@@ -121,7 +121,7 @@ class EdgePopupExperiment(Experiment):
         popup = ctx.cfg.popup
         steps = {"mem": popup.mem_step, "init": 0, "gen": None}  # None: ticket.step
         return [Dense("base")] + [
-            EdgePopup(arm_name(src, d), d, step=steps[src], overrides=score_optim(popup))
+            EdgePopup(arm_name(src, d), d, step=steps[src], overrides=score_optim(popup), learn_weights=popup.learn_weights)
             for d in self.grid(ctx)
             for src in SOURCES
         ]

@@ -158,6 +158,16 @@ for _v in (
             protocol="θ_mem at step 1,000, score lr 0.01, train_frac 0.5, each popup run's split drawn from its "
                      "seed over weights trained on another split (train_slth.py, config/config_slth.py and "
                      "edge_pop_wo_decay.sh at 74c55e6)"),
+    # the same, with the authors' second script (edge_pop_w_decay.sh at 74c55e6: train_slth.py
+    # --weight_learning --double_reg): the kept weights train with the scores, one AdamW (lr
+    # 0.01, weight decay 1) over both
+    Variant("weight-learning", "authors-popup with the kept weights training too, under the mask (the authors' "
+            "--weight_learning --double_reg)",
+            ("task.train_frac=0.5", "popup.mem_step=1000", "popup.lr=0.01", "popup.split=seed",
+             "popup.learn_weights=true"), trained=True,
+            protocol="authors-popup's settings, and the kept weights train with the scores under one AdamW at lr "
+                     "0.01 and weight decay 1 (train_slth.py --weight_learning --double_reg, edge_pop_w_decay.sh "
+                     "at 74c55e6)"),
 ):  # fmt: skip
     VARIANTS.register(_v)
 

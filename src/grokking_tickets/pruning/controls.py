@@ -6,14 +6,27 @@ ticket's L_p norm at initialization (equivalently θ0 ~ N(0, κ r_p / √fan_in)
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 Params = dict[str, torch.Tensor]
 
 
 def lp_norm(params: Params, p: int) -> float:
-    flat = torch.cat([t.flatten().double() for t in params.values()])
-    return float(flat.abs().sum()) if p == 1 else float(flat.norm(p))
+    """‖params‖_p over all entries, the same float on every machine: r_p enters a control's run
+    id (InitSpec.scale), and torch's reductions round by thread count and SIMD width (a
+    norm-matched control's id once moved between OMP_NUM_THREADS=1 and 2). math.fsum is exactly
+    rounded, hence independent of order; |x| and x² of float32 entries are exact in float64
+    (an entry of float64 weights is squared with IEEE rounding, the same everywhere); sqrt and
+    the power 1/p are the C library's, correctly rounded for sqrt."""
+    flat = np.concatenate([t.detach().cpu().double().flatten().numpy() for t in params.values()])
+    if p == 1:
+        return math.fsum(np.abs(flat))
+    if p == 2:
+        return math.sqrt(math.fsum(flat * flat))
+    return math.fsum(np.abs(flat) ** p) ** (1.0 / p)
 
 
 def norm_ratio(theta0: Params, mask: Params, p: int) -> float:

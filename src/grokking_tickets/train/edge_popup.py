@@ -28,6 +28,12 @@ Choices, and where they come from:
   weight decay per member, decaying the scores); the experiment sets β (0.9, 0.98) and the
   authors' weight decay 1 on the scores, with lr 0.1 from our sweep (docs/results.md: edge-popup).
 
+Weight learning (``learn_weights``; the authors' ``train_slth.py --weight_learning
+--double_reg``): the weights train too, under the same mask, with the same AdamW settings as the
+scores (their script puts both in one ``optim.AdamW``): dL/dW = dL/dW_eff ⊙ m, so a pruned
+weight gets a zero gradient and, as in torch's AdamW, still decays. A population either learns
+its weights or keeps them frozen (the cohort key says which).
+
 Members may differ in frozen weights, seed (scores), density and weight decay. Metrics,
 checkpoints (``member_weights``) and norms are of W_eff, the network that computes; the resume
 state is the scores and their Adam moments (the frozen weights are read from the source run
@@ -102,17 +108,26 @@ def top_mask(scores: torch.Tensor, pruned: torch.Tensor) -> torch.Tensor:
 class ScoreMember:
     """One edge-popup run: what makes it differ from the others in its population."""
 
-    weights: Params  # {name: [...]} the frozen weights
+    weights: Params  # {name: [...]} the frozen weights (the starting weights, where they learn)
     scores: Params  # {name: [...]} initial scores of the scored matrices
     density: float  # fraction kept in every scored matrix
-    weight_decay: float  # AdamW's decay of the scores
+    weight_decay: float  # AdamW's decay of the scores (and of the weights, where they learn)
 
 
 class ScorePopulation:
     """K edge-popup runs as one program: the :class:`~.population.Population` interface
     (step, evaluate, member_weights, member_state, load_states, density, K, step_count)."""
 
-    def __init__(self, model, data: Dataset, optim: OptimConfig, members: list[ScoreMember], loss: str, device):
+    def __init__(
+        self,
+        model,
+        data: Dataset,
+        optim: OptimConfig,
+        members: list[ScoreMember],
+        loss: str,
+        device,
+        learn_weights: bool = False,
+    ):
         for m in members:
             if not 0.0 < m.density <= 1.0:
                 raise ValueError(f"an edge-popup density must lie in (0, 1]; got {m.density}")
@@ -130,6 +145,10 @@ class ScorePopulation:
         sizes = {n: s[0].numel() for n, s in self.scores.items()}
         self.pruned = {n: torch.tensor([sizes[n] - n_kept(m.density, sizes[n]) for m in members]) for n in self.scored}
         self.opt = PopulationAdamW(self.scores, [m.weight_decay for m in members], optim)
+        # the weights' own AdamW where they learn: elementwise, so two optimizers in lock-step
+        # are the authors' one AdamW over scores and weights
+        self.learn_weights = learn_weights
+        self.wopt = PopulationAdamW(self.weights, [m.weight_decay for m in members], optim) if learn_weights else None
         self.step_count = 0
         self._apply_masks()
         n_total = sum(w[0].numel() for w in self.weights.values())
@@ -156,6 +175,9 @@ class ScorePopulation:
         g = self.model.grads(self.params, self.train_prep, self.data.train_y, self.loss_grad)  # dL/dW_eff
         # straight-through to |S|, then through |·|: the order autograd multiplies in
         gs = {n: g[n] * self.weights[n] * self.scores[n].sign() for n in self.scored}
+        if self.wopt is not None:  # dL/dW = dL/dW_eff ⊙ m, from the weights before either update
+            gw = {n: g[n] * self.masks[n] if n in self.masks else g[n] for n in self.model.names}
+            self.wopt.step(gw)
         self.opt.step(gs)
         self.step_count += 1
         self._apply_masks()
@@ -173,20 +195,32 @@ class ScorePopulation:
         return {n: p[k].detach().cpu().contiguous() for n, p in self.params.items()}
 
     def member_state(self, k: int) -> Params:
-        """Scores and their Adam moments of member k (the frozen weights come from the source run)."""
+        """Scores and their Adam moments of member k (frozen weights come from the source run
+        again; weights that learn, and their moments, are saved too)."""
         out = {}
         for n in self.scored:
             out[f"score.{n}"] = self.scores[n][k].cpu().contiguous()
             out[f"adam.m.{n}"] = self.opt.m[n][k].cpu().contiguous()
             out[f"adam.v.{n}"] = self.opt.v[n][k].cpu().contiguous()
+        if self.wopt is not None:
+            for n in self.model.names:
+                out[f"weight.{n}"] = self.weights[n][k].cpu().contiguous()
+                out[f"adam.wm.{n}"] = self.wopt.m[n][k].cpu().contiguous()
+                out[f"adam.wv.{n}"] = self.wopt.v[n][k].cpu().contiguous()
         return out
 
     @torch.no_grad()
     def load_states(self, states: list[Params], step: int) -> None:
         """Restore every member from its saved state at ``step`` (all members share the step)."""
-        stacked = lambda key: {n: torch.stack([s[f"{key}.{n}"] for s in states]).to(self.device) for n in self.scored}
+        stacked = lambda key, names=self.scored: {
+            n: torch.stack([s[f"{key}.{n}"] for s in states]).to(self.device) for n in names
+        }
         for n, t in stacked("score").items():
             self.scores[n].copy_(t)
         self.opt.load(stacked("adam.m"), stacked("adam.v"), step)
+        if self.wopt is not None:
+            for n, t in stacked("weight", self.model.names).items():
+                self.weights[n].copy_(t)
+            self.wopt.load(stacked("adam.wm", self.model.names), stacked("adam.wv", self.model.names), step)
         self.step_count = step
         self._apply_masks()
