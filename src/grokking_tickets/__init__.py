@@ -10,7 +10,11 @@ from .arithmetic import pin
 # run's bits do not depend on the CPU it trained on (arithmetic.py; GROKKING_TICKETS_ARITHMETIC).
 pin()
 
-__version__ = "0.1.0"
+# The checks of a Config that need the task and model registries (config.py imports neither):
+# registered on import, so that every Config built anywhere runs them.
+from . import validation  # noqa: E402, F401
+
+from .version import __version__  # noqa: E402
 
 
 class Results(NamedTuple):

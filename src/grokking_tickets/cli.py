@@ -88,7 +88,7 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(
         prog="grokking-tickets",

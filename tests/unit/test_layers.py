@@ -18,13 +18,13 @@ ROOT = Path(grokking_tickets.__file__).parent
 PKG = "grokking_tickets"
 
 # Low to high. A package's modules take the package's layer (train.loss -> train); "" is the
-# package itself (__init__: __version__ and load(), which reads the tables with pandas),
-# "__main__" the `python -m` entry point.
+# package itself (__init__: pins the arithmetic, registers validation's checks with config,
+# __version__ and load()), which no module imports; "__main__" the `python -m` entry point.
 LAYERS = [
-    ("", "arithmetic", "errors", "files", "progress", "registry"),
-    ("tasks", "models"),
+    ("arithmetic", "errors", "files", "progress", "registry", "version"),
     ("config",),
-    ("spec",),
+    ("tasks", "models"),
+    ("spec", "validation"),
     ("store",),
     ("train",),
     ("pruning",),
@@ -36,6 +36,7 @@ LAYERS = [
     ("report",),
     ("status", "bench", "golden", "checkpoint", "catalog", "publish", "cli", "__main__"),
     ("lens",),
+    ("",),
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 
@@ -201,6 +202,10 @@ def test_relative_imports_are_resolved():
     assert f"{PKG}.store" in GRAPH[f"{PKG}.analysis.tables"]  # from ..store import ...
     assert f"{PKG}.train.population" in GRAPH[f"{PKG}.train"]  # a package's __init__: from .population
     assert f"{PKG}.errors" in GRAPH[PKG]  # inside a function: load()
+
+
+def test_config_imports_no_registry():
+    assert not {m for m in GRAPH[f"{PKG}.config"] if layer_of(m) >= LAYER["tasks"]}
 
 
 def test_no_import_cycles():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol
 
 from ..config import Config, TicketConfig, apply_overrides
 from ..errors import UserError
@@ -27,7 +27,20 @@ from ..spec import EdgePopupSpec, InitSpec, MaskSpec, RunSpec
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .base import Context
+    from ..store import Store
+
+
+class Context(Protocol):
+    """What an arm reads of the context that resolves it (``base.Context`` is one): declared
+    here so that arms sit below the orchestration, which imports them, and never import it back."""
+
+    cfg: Config
+    store: Store
+
+    @property
+    def seeds(self) -> tuple[int, ...]: ...
+
+    def model(self, spec: RunSpec) -> Any: ...
 
 
 def _scorer_names() -> tuple[str, ...]:

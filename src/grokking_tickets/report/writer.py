@@ -58,7 +58,7 @@ def versions() -> dict[str, str]:
     import pandas
     import torch
 
-    from .. import __version__
+    from ..version import __version__
 
     return {
         "grokking-tickets": __version__,
