@@ -12,9 +12,8 @@ pin()
 
 # The checks of a Config that need the task and model registries (config.py imports neither):
 # registered on import, so that every Config built anywhere runs them.
-from . import validation  # noqa: E402, F401
-
-from .version import __version__  # noqa: E402
+from . import validation  # noqa: F401
+from .version import __version__ as __version__
 
 
 class Results(NamedTuple):
