@@ -27,6 +27,7 @@ itself (its cost includes them): A5 compares it with the paper's way to a ticket
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import pandas as pd
 from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure
 from .arms import Dense, NormMatched, Ticket
-from .base import Context, Experiment, register
+from .base import Context, Experiment, Stage, register
 
 A1 = ClaimDef(
     "A1",
@@ -121,22 +122,28 @@ class Accelerators(Experiment):
             NormMatched("l2-control+grokfast", 2, overrides=gf),
         ]
 
-    def train(self, ctx: Context) -> dict[int, int]:
-        """The arms, then the grokfast-tickets from the grokfast runs' t_gen; returns seed -> ticket step."""
+    def stages(self, ctx: Context) -> Iterator[Stage]:
+        """The arms, then the grokfast-tickets from the grokfast runs' weights at their t_gen."""
         arms = self.arms(ctx)
-        specs = ctx.train_arms(arms)
-        summary, _ = ctx.results()
-        t_gen = dict(zip(summary.run_id, summary.t_gen))
-        train = specs["grokfast"][0].train
-        steps = {
-            s.seed: checkpoint_after(int(t_gen[s.run_id]), train.checkpoint_every, train.steps)
-            for s in specs["grokfast"]
-            if not pd.isna(t_gen[s.run_id])
-        }
+        yield Stage(arms)
+        steps = self.ticket_steps(ctx)
         if steps:
             ticket = Ticket("grokfast-ticket", NO_FILTER, source="grokfast", seed_steps=steps)
-            ctx.train_arms([arms[1], ticket], seeds=tuple(sorted(steps)))
-        return steps
+            yield Stage([arms[1], ticket], seeds=tuple(sorted(steps)))
+
+    def ticket_steps(self, ctx: Context) -> dict[int, int]:
+        """seed -> the step a grokfast-ticket is pruned at: the first checkpoint at or after its
+        grokfast run's t_gen (seeds whose grokfast run never generalized have none)."""
+        summary, _ = ctx.results()
+        grokfast = self.arms(ctx)[1]
+        specs = [grokfast.spec(ctx, s, {}) for s in ctx.seeds]
+        t_gen = dict(zip(summary.run_id, summary.t_gen))
+        train = specs[0].train
+        return {
+            s.seed: checkpoint_after(int(t_gen[s.run_id]), train.checkpoint_every, train.steps)
+            for s in specs
+            if s.run_id in t_gen and not pd.isna(t_gen[s.run_id])
+        }
 
     # -- numbers ------------------------------------------------------------------------------------------
 

@@ -72,6 +72,11 @@ class Arm:
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
         raise NotImplementedError
 
+    def ready(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> bool:
+        """Whether :meth:`spec` can be built now, before anything of this stage trains (a
+        norm-matched control's id holds its ticket's norm, which needs trained weights)."""
+        return True
+
     @property
     def sources(self) -> tuple[str, ...]:
         """The dense arms this arm is made from (they must be in the same experiment)."""
@@ -247,6 +252,11 @@ class NormMatched(Arm):
     def ticket(self) -> Ticket:
         """The ticket whose norm this control matches (same overrides and source)."""
         return Ticket(self.name, self.overrides, source=self.source)
+
+    def ready(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> bool:
+        mask = self.ticket().spec(ctx, seed, arms).init.mask
+        src = mask.source
+        return src is None or ctx.store.is_done(src) or ctx.store.weights_path(src, mask.step).exists()
 
     def spec(self, ctx: Context, seed: int, arms: Mapping[str, Arm]) -> RunSpec:
         ticket = self.ticket().spec(ctx, seed, arms)

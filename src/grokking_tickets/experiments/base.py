@@ -5,17 +5,21 @@ is defined for, its figure and its claims (:class:`~..analysis.claims.ClaimDef`,
 code that judges them). It registers itself in :data:`EXPERIMENTS` where it is defined, so a
 new experiment is one new module of this package.
 
-:meth:`Context.train_arms` resolves every arm for every seed into a RunSpec, in two stages:
-dense arms first (their weights are what tickets and controls are made from), then the arms
-derived from them. Each stage goes to the runner in one call, so runs of the same shape train
-as one population, and runs already in the store are never trained again.
+:meth:`Experiment.stages` declares what to train, one :class:`Stage` after another (most
+experiments have one; a stage after the first may read the results of those before it, as a
+critical rate does). The context decides what a stage means: :class:`Context` trains it
+(:meth:`Context.train_arms`: every arm for every seed resolved into a RunSpec, dense arms first,
+each level in one call to the runner, so runs of the same shape train as one population and runs
+already in the store are never trained again), :class:`PlanContext` records the first stage's
+runs and trains nothing, and sensitivity's judge reports a stage whose runs the store lacks.
+No context stops an experiment by raising: a stage that cannot be had returns None.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import pandas as pd
 import torch
@@ -89,14 +93,11 @@ class Context:
 
     # -- training -----------------------------------------------------------------------------------
 
-    def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]]:
-        """Train every arm for every seed (dense arms first); returns arm name -> specs."""
+    def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]] | None:
+        """Train every arm for every seed (dense arms first); returns arm name -> specs (a
+        context that cannot have the runs, such as a judge of a store without them, returns None)."""
         seeds = seeds or self.seeds
-        by_name = {a.name: a for a in arms}
-        for name in {s for a in arms for s in a.sources}:
-            if name not in by_name:
-                raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
-        self._check_arms(arms, by_name)
+        by_name = self._by_name(arms)
         out: dict[str, list[RunSpec]] = {}
         for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
             # iterative pruning: its intermediate rounds, level by level, before the tickets
@@ -108,6 +109,15 @@ class Context:
             self._register([{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v])
             out.update(specs)
         return out
+
+    def _by_name(self, arms: list[Arm]) -> dict[str, Arm]:
+        """arm name -> arm, once every arm's source is among them and :meth:`_check_arms` passed."""
+        by_name = {a.name: a for a in arms}
+        for name in {s for a in arms for s in a.sources}:
+            if name not in by_name:
+                raise UserError(f"experiment {self.experiment!r} needs the dense arm {name!r}")
+        self._check_arms(arms, by_name)
+        return by_name
 
     def _check_arms(self, arms: list[Arm], by_name: Mapping[str, Arm]) -> None:
         """Before anything trains: each arm's own checks (:meth:`Arm.check`), and every ticket's weights (``ticket.step``) and rewind point
@@ -154,6 +164,13 @@ class Context:
         return summary, metrics.merge(summary[["run_id", "arm"]], on="run_id")
 
 
+class Stage(NamedTuple):
+    """What an experiment trains at once: its arms, for ``seeds`` (None: the context's seeds)."""
+
+    arms: list[Arm]
+    seeds: tuple[int, ...] | None = None
+
+
 @dataclass
 class ExperimentResult:
     claims: list[dict[str, Any]]
@@ -163,32 +180,25 @@ class ExperimentResult:
     model_steps: int = 0  # what this call trained (runs already in the store cost none)
 
 
-class _Planned(Exception):
-    """Raised by :class:`PlanContext` where the experiment would start training."""
-
-
 @dataclass
 class PlanContext(Context):
-    """A Context that trains nothing: it records the runs an experiment's first training call
-    would train, then stops the experiment. Runs whose identity depends on weights not yet
-    trained (norm-matched controls measure the ticket's norm) are counted as ``unknown``;
-    experiments that choose later arms from results (each seed's critical rate) plan only
-    their first stage."""
+    """A Context that trains nothing: :meth:`plan_arms` records the runs of an experiment's
+    first stage. Runs whose identity depends on weights not trained yet (a norm-matched control
+    measures its ticket's norm: :meth:`Arm.ready`) are counted as ``unknown``; experiments that
+    choose later stages from results (each seed's critical rate) plan only their first."""
 
     planned: dict = field(default_factory=dict)  # run id -> RunSpec
     unknown: int = 0
 
-    def train_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> dict[str, list[RunSpec]]:
-        by_name = {a.name: a for a in arms}
-        self._check_arms(arms, by_name)
+    def plan_arms(self, arms: list[Arm], seeds: tuple[int, ...] | None = None) -> None:
+        by_name = self._by_name(arms)
         for arm in arms:
             for seed in seeds or self.seeds:
-                try:
-                    for spec in [*arm.chain(self, seed, by_name), arm.spec(self, seed, by_name)]:
-                        self.planned[spec.run_id] = spec
-                except UserError:  # needs the weights of a run that is not trained yet
+                if not arm.ready(self, seed, by_name):
                     self.unknown += 1
-        raise _Planned
+                    continue
+                for spec in [*arm.chain(self, seed, by_name), arm.spec(self, seed, by_name)]:
+                    self.planned[spec.run_id] = spec
 
 
 @dataclass(frozen=True)
@@ -203,8 +213,8 @@ class Grid:
 class Experiment:
     """One experiment (a figure of the paper): its arms, grids, figure and claims.
 
-    Subclasses set the class attributes and implement :meth:`arms` (or :meth:`train`, when
-    arms are chosen from results), :meth:`figure`, and :meth:`judge` where they make claims.
+    Subclasses set the class attributes and implement :meth:`arms` (or :meth:`stages`, when
+    later arms are chosen from results), :meth:`figure`, and :meth:`judge` where they make claims.
     ``run`` trains, judges, draws; it is the same for every experiment.
     """
 
@@ -233,14 +243,17 @@ class Experiment:
     def arms(self, ctx: Context) -> list[Arm]:
         raise NotImplementedError
 
-    def train(self, ctx: Context) -> Any:
-        """Train the arms; what it returns is handed to :meth:`judge`."""
-        return ctx.train_arms(self.arms(ctx))
+    def stages(self, ctx: Context) -> Iterator[Stage]:
+        """What to train, in order. One stage of :meth:`arms` unless an experiment picks later
+        arms from the results of earlier ones (it reads them with ``ctx.results()`` between
+        its yields); the context has the stage before the generator resumes."""
+        yield Stage(self.arms(ctx))
 
     def judge(
-        self, ctx: Context, summary: pd.DataFrame, metrics: pd.DataFrame, trained: Any
+        self, ctx: Context, summary: pd.DataFrame, metrics: pd.DataFrame, trained: dict[str, list[RunSpec]]
     ) -> list[dict[str, Any]]:
-        """The claims.json rows of this experiment's claims (see :meth:`claim`)."""
+        """The claims.json rows of this experiment's claims (see :meth:`claim`); ``trained``:
+        arm name -> the runs of every stage."""
         return []
 
     def notes(self, ctx: Context, summary: pd.DataFrame) -> dict[str, Any] | None:
@@ -254,25 +267,34 @@ class Experiment:
         """One judged claim, its id under this configuration's label."""
         return defn.row(ctx.label, measured, holds, **fields)
 
-    def judged(self, ctx: Context) -> tuple[list[dict[str, Any]], pd.DataFrame, pd.DataFrame]:
-        """Train, then judge: (claims.json rows, summary, metrics), nothing drawn."""
+    def judged(self, ctx: Context) -> tuple[list[dict[str, Any]], pd.DataFrame, pd.DataFrame] | None:
+        """Train every stage, then judge: (claims.json rows, summary, metrics), nothing drawn;
+        None where the context cannot have a stage's runs."""
         self.check(ctx.cfg)
-        trained = self.train(ctx)
+        trained: dict[str, list[RunSpec]] = {}
+        for stage in self.stages(ctx):
+            specs = ctx.train_arms(stage.arms, stage.seeds)
+            if specs is None:
+                return None
+            for arm, runs in specs.items():  # a later stage may name an earlier arm again (its source)
+                have = trained.setdefault(arm, [])
+                have += [r for r in runs if r not in have]
         summary, metrics = ctx.results()
         return self.judge(ctx, summary, metrics, trained), summary, metrics
 
     def run(self, ctx: Context) -> ExperimentResult:
-        claims, summary, metrics = self.judged(ctx)
+        judged = self.judged(ctx)
+        if judged is None:  # only a context that trains nothing gets here
+            raise UserError(f"{ctx.experiment}: the store lacks runs this experiment needs")
+        claims, summary, metrics = judged
         figure = save(self.figure(ctx, summary, metrics), ctx.store.root, ctx.experiment)
         return ExperimentResult(claims, figure, notes=self.notes(ctx, summary))
 
     def plan(self, ctx: PlanContext) -> None:
         """Record in ``ctx`` what :meth:`run` would train first, training nothing."""
         self.check(ctx.cfg)
-        try:
-            self.train(ctx)
-        except _Planned:
-            pass
+        first = next(iter(self.stages(ctx)))
+        ctx.plan_arms(first.arms, first.seeds)
 
 
 EXPERIMENTS: Registry[Experiment] = Registry("experiment")

@@ -17,6 +17,8 @@ name too), and, beside it, the comparison at the paper's single k = 0.81 for eve
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
@@ -24,7 +26,7 @@ from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons
 from ..analysis.figures import accuracy_curves, new_figure
 from ..analysis.stats import mean_ci
 from .arms import Dense, Ticket
-from .base import Context, Experiment, Grid, register
+from .base import Context, Experiment, Grid, Stage, register
 
 C8 = ClaimDef(
     "C8",
@@ -82,14 +84,14 @@ class NoWeightDecay(Experiment):
         sweep = [Ticket(_arm(r), NO_WD, rate=r) for r in self.rates(ctx)]
         return [Dense("base"), Dense("base-no-wd", NO_WD), *sweep, Ticket(_arm(PAPER_K, wd=True), rate=PAPER_K)]
 
-    def train(self, ctx: Context) -> None:
+    def stages(self, ctx: Context) -> Iterator[Stage]:
         """The sweep (one stage: every seed and rate), then the weight-decay ticket at each seed's critical rate."""
-        ctx.train_arms(self.arms(ctx))
+        yield Stage(self.arms(ctx))
         summary, _ = ctx.results()
         found = {s: k for s, k in critical_rates(self._outcome(ctx, summary, ctx.seeds)).items() if k is not None}
         if found:
             critical = [Ticket("critical-wd", seed_rates=found), Ticket("critical-no-wd", NO_WD, seed_rates=found)]
-            ctx.train_arms([Dense("base"), *critical], seeds=tuple(found))
+            yield Stage([Dense("base"), *critical], seeds=tuple(found))
 
     def _outcome(self, ctx, summary: pd.DataFrame, seeds) -> dict[int, dict[float, bool]]:
         """seed -> {rate: whether its no-wd ticket grokked}, for every swept rate the seed has."""

@@ -45,62 +45,65 @@ from .base import EXPERIMENTS, Context, experiment_label
 from .run import run_experiment
 
 
-class NotInStore(Exception):
-    """Raised by :class:`JudgeContext` where judging would need a run the store does not hold."""
-
-
 @dataclass
-class JudgeContext(Context):
-    """A Context that judges what a store holds and changes nothing: it trains nothing (a
-    missing run raises :class:`NotInStore`), files nothing, and builds its tables in memory.
-    ``claim_label`` replaces the configuration's label in the claim ids it makes (C1@p97)."""
+class _Relabelled(Context):
+    """A context whose claim ids carry ``claim_label`` in place of the configuration's label
+    (C1@p97), and whose tables of the experiment it files under are built in memory."""
 
     claim_label: str | None = None
-    _registered: dict | None = None  # (experiment, arm, seed) -> run id, in a published folder
 
     @property
     def label(self) -> str:
         return self.claim_label if self.claim_label is not None else super().label
 
-    def _spec(self, arm, seed: int, by_name) -> RunSpec:
-        """In a published folder (no weights: a norm-matched control's spec, which measures the
-        ticket's mask, cannot be rebuilt) the run is the one the experiment registered for this
-        arm and seed when it ran; elsewhere the arm's spec, as when training."""
-        if not self.store.published:
-            return super()._spec(arm, seed, by_name)
-        if self._registered is None:
-            self._registered = {
-                (m["experiment"], m["arm"], int(m["seed"])): m["run_id"] for m in self.store.members()
-            }
-        rid = self._registered.get((self.experiment, arm.name, seed))
-        if rid is None:
-            raise NotInStore(f"{self.experiment}: no run of arm {arm.name!r}, seed {seed} was published")
-        return self.store.spec(rid)
-
-    def _train(self, specs: list[RunSpec]) -> None:
-        missing = [s for s in specs if not self.store.is_done(s.run_id)]
-        if missing:
-            raise NotInStore(f"{len(missing)} run(s) not in the store")
-
-    def _register(self, rows: list[dict[str, Any]]) -> None:
-        pass
-
     def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         summary, metrics = build_tables(self.store, self.cfg.train.threshold, {self.experiment})
-        if metrics is None:
-            raise NotInStore(f"no finished run is filed under {self.experiment}")
+        if metrics is None:  # JudgeContext.train_arms found every run filed here; TrainContext filed them
+            raise RuntimeError(f"no finished run is filed under {self.experiment}")
         return summary, metrics
 
 
 @dataclass
-class TrainContext(JudgeContext):
+class JudgeContext(_Relabelled):
+    """A Context that judges what a store holds and changes nothing: it trains nothing, files
+    nothing, and builds its tables in memory. A stage whose runs the store does not hold, all
+    finished and filed under this experiment, gives None: the experiment is "not run" here."""
+
+    _filed: dict | None = None  # (arm, seed) -> run id, of the runs filed under this experiment
+
+    def _spec(self, arm, seed: int, by_name) -> RunSpec | None:
+        """In a published folder (no weights: a norm-matched control's spec, which measures the
+        ticket's mask, cannot be rebuilt) the run is the one the experiment registered for this
+        arm and seed when it ran (None: none was); elsewhere the arm's spec, as when training."""
+        if self._filed is None:
+            self._filed = {
+                (m["arm"], int(m["seed"])): m["run_id"] for m in self.store.members() if m["experiment"] == self.experiment
+            }
+        if not self.store.published:
+            return super()._spec(arm, seed, by_name)
+        rid = self._filed.get((arm.name, seed))
+        return None if rid is None else self.store.spec(rid)
+
+    def train_arms(self, arms, seeds=None) -> dict[str, list[RunSpec]] | None:
+        """Every arm's runs for every seed, where the store holds them all; None otherwise."""
+        seeds = seeds or self.seeds
+        by_name = self._by_name(arms)
+        out: dict[str, list[RunSpec]] = {}
+        for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):  # derived arms read dense weights
+            for arm in stage:
+                chains = [] if self.store.published else [r for s in seeds for r in arm.chain(self, s, by_name)]
+                specs = [self._spec(arm, s, by_name) for s in seeds]
+                if not all(r is not None and self.store.is_done(r.run_id) for r in [*chains, *specs]):
+                    return None
+                if not {r.run_id for r in specs} <= set(self._filed.values()):
+                    return None  # finished, but not filed under this experiment: not its tables
+                out[arm.name] = specs
+        return out
+
+
+@dataclass
+class TrainContext(_Relabelled):
     """Trains what is missing and files it under its own experiment name (``tickets~p97``)."""
-
-    def _train(self, specs: list[RunSpec]) -> None:
-        Context._train(self, specs)
-
-    def _register(self, rows: list[dict[str, Any]]) -> None:
-        Context._register(self, rows)
 
 
 # -- variants -------------------------------------------------------------------------------------
@@ -241,10 +244,9 @@ def sensitivity(
         if train:
             base_rows += run_experiment(name, cfg, scale, out, device, progress).claims
             continue
-        try:  # --no-train: judged from the store as it is, nothing trained or written
-            base_rows += EXPERIMENTS[name].judged(JudgeContext(cfg, store, device, experiment_label(name, cfg), scale, progress))[0]
-        except NotInStore:
-            pass
+        # --no-train: judged from the store as it is, nothing trained or written
+        judged_here = EXPERIMENTS[name].judged(JudgeContext(cfg, store, device, experiment_label(name, cfg), scale, progress))
+        base_rows += judged_here[0] if judged_here is not None else []
     put(AS_RUN, base_rows)
     for v in chosen:
         if v.field:  # read off the rows as run
@@ -261,11 +263,12 @@ def sensitivity(
             filed = f"{experiment_label(name, vcfg)}~{v.name}" if v.trained else experiment_label(name, cfg)
             kind = TrainContext if (v.trained and train) else JudgeContext
             ctx = kind(vcfg, store, device, filed, scale, progress, claim_label=v.name)
-            try:
-                put(v.name, EXPERIMENTS[name].judged(ctx)[0])
-            except NotInStore:
-                for defn in EXPERIMENTS[name].claims:
-                    cells.setdefault(defn.id, {}).setdefault(v.name, "not run")
+            judged_here = EXPERIMENTS[name].judged(ctx)
+            if judged_here is not None:
+                put(v.name, judged_here[0])
+                continue
+            for defn in EXPERIMENTS[name].claims:  # the store lacks its runs
+                cells.setdefault(defn.id, {}).setdefault(v.name, "not run")
     columns = [AS_RUN, *[v.name for v in chosen]]
     grid = []
     for cid in sorted(cells, key=claim_key):
