@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", help="the run store folder")
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.add_argument("--plan", metavar="SCALE", help="also say what `reproduce --scale SCALE` would still train here")
+    p.add_argument("--seeds", metavar="SEEDS", help="with --plan: the seeds reproduce would get (--seeds 0-7; default: the scale's)")
     p.add_argument(
         "--prune-checkpoints", action="store_true",
         help="delete the weight checkpoints nothing in the store reads (see docs/outputs.md)",
@@ -337,7 +338,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
     if args.plan and not (Path(args.out) / "runs").is_dir() and not args.prune_checkpoints:
         # a dry run for a store that does not exist yet: what `reproduce --out OUT` would train
-        plan = new_store_plan(args.out, args.plan)
+        plan = new_store_plan(args.out, args.plan, args.seeds)
         print(json.dumps({"store": str(args.out), "exists": False, "reproduce_plan": plan}, indent=2) if args.json
               else f"{args.out}: no run store yet\n{plan_line(plan)}")  # fmt: skip
         return
@@ -346,7 +347,7 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(f"deleted {n} intermediate weight checkpoints ({freed / 1e6:,.1f} MB)")
     st = store_status(args.out)
     if args.plan:
-        st["reproduce_plan"] = reproduce_plan(args.out, args.plan)
+        st["reproduce_plan"] = reproduce_plan(args.out, args.plan, args.seeds)
     print(json.dumps(st, indent=2) if args.json else format_status(st))
 
 

@@ -191,17 +191,26 @@ def prune_checkpoints(root: str | Path) -> tuple[int, int]:
 
 
 def plan_line(r: dict[str, Any]) -> str:
-    """One line on what :func:`reproduce_plan` found."""
-    return (
-        f"reproduce --scale {r['scale']} would still train {r['runs']} of its {r['known']} runs known so far "
+    """What :func:`reproduce_plan` found: one line, then the experiments with runs to train."""
+    seeds = f" --seeds {r['seeds']}" if r.get("seeds") else ""
+    line = (
+        f"reproduce --scale {r['scale']}{seeds} would still train {r['runs']} of its {r['known']} runs known so far "
         f"({r['model_steps']:,} model-steps)"
         + (f", and {r['later']} more whose settings depend on runs not trained yet" if r["later"] else "")
         + "; experiments that pick arms from results (no-weight-decay's ticket with weight decay at each "
         "seed's critical rate) add more"
     )
+    rows = [e for e in r.get("experiments", []) if e["runs"] or e["later"]]
+    if not rows:
+        return line
+    width = max(len(e["experiment"]) for e in rows)
+    table = [f"  {'experiment':<{width}}  {'runs to train':>13}  {'model-steps':>11}  later"]
+    table += [f"  {e['experiment']:<{width}}  {e['runs']:>6} of {e['known']:<4}  {e['model_steps']:>11,}  {e['later'] or ''}"
+              for e in rows]  # fmt: skip
+    return "\n".join([line, "by experiment (a run two experiments share counts in both):", *table])
 
 
-def new_store_plan(root: str | Path, scale: str) -> dict[str, Any]:
+def new_store_plan(root: str | Path, scale: str, seeds: str | None = None) -> dict[str, Any]:
     """:func:`reproduce_plan` for a folder that is not a run store yet (``status NEW --plan``):
     planned against an empty store in a temporary folder, so that nothing is created at ``root``."""
     import tempfile
@@ -209,11 +218,12 @@ def new_store_plan(root: str | Path, scale: str) -> dict[str, Any]:
     if Path(root).exists() and not Path(root).is_dir():
         raise UserError(f"{root} is a file, not a folder for a run store")
     with tempfile.TemporaryDirectory() as empty:
-        return reproduce_plan(empty, scale)
+        return reproduce_plan(empty, scale, seeds)
 
 
-def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:
-    """What ``reproduce --scale SCALE --out ROOT`` would still train, found without training."""
+def reproduce_plan(root: str | Path, scale: str, seeds: str | None = None) -> dict[str, Any]:
+    """What ``reproduce --scale SCALE [--seeds SEEDS] --out ROOT`` would still train, found
+    without training: in all, and by experiment."""
     import torch
 
     from .experiments import experiment_label
@@ -226,12 +236,23 @@ def reproduce_plan(root: str | Path, scale: str) -> dict[str, Any]:
     store = Store(root)
     planned: dict[str, Any] = {}
     unknown = 0
-    for _, cfg, experiments in plan_configs(scale):
+    by_experiment = []
+
+    def left(specs: dict[str, Any]) -> tuple[int, int]:  # (runs not done, their model-steps to go)
+        todo = {rid: spec for rid, spec in specs.items() if not store.is_done(rid)}
+        return len(todo), sum(sp.train.steps - (run_state(store.run_dir(r))["step"] or 0) for r, sp in todo.items())
+
+    for _, cfg, experiments in plan_configs(scale, seeds):
         for experiment in experiments:
-            ctx = PlanContext(cfg, store, torch.device("cpu"), experiment_label(experiment.name, cfg), scale, progress=False)
+            label = experiment_label(experiment.name, cfg)
+            ctx = PlanContext(cfg, store, torch.device("cpu"), label, scale, progress=False)
             experiment.plan(ctx)
             planned.update(ctx.planned)
             unknown += ctx.unknown
-    todo = {rid: spec for rid, spec in planned.items() if not store.is_done(rid)}
-    steps = sum(spec.train.steps - (run_state(store.run_dir(rid))["step"] or 0) for rid, spec in todo.items())
-    return {"scale": scale, "runs": len(todo), "model_steps": steps, "known": len(planned), "later": unknown}
+            runs, steps = left(ctx.planned)
+            by_experiment.append(
+                {"experiment": label, "runs": runs, "known": len(ctx.planned), "model_steps": steps, "later": ctx.unknown}
+            )
+    runs, steps = left(planned)
+    return {"scale": scale, "seeds": seeds, "runs": runs, "model_steps": steps, "known": len(planned), "later": unknown,
+            "experiments": by_experiment}  # fmt: skip

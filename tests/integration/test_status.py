@@ -86,11 +86,22 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # The v3 tasks' tickets, 4 runs each: the MLP on sub, mul, div and x2xyy2 (30k steps),
     # polynomial regression (10k) and sparse parity (20k).
     steps = 62 * 30000 + 6 * 2000 + 16 * 30000 + 4 * 10000 + 4 * 20000
-    assert plan == {"scale": "quick", "runs": 92, "model_steps": steps, "known": 92, "later": 6}
+    by = {e["experiment"]: e for e in plan.pop("experiments")}
+    assert plan == {"scale": "quick", "seeds": None, "runs": 92, "model_steps": steps, "known": 92, "later": 6}
+    # by experiment: a run two experiments share (tickets' base is pai's) counts in both
+    assert by["tickets"] == {"experiment": "tickets", "runs": 4, "known": 4, "model_steps": 4 * 30000, "later": 0}
+    assert by["edge-popup"]["model_steps"] == 2 * 30000 + 6 * 2000 and by["norm-control"]["later"] == 4
+    assert sum(e["later"] for e in by.values()) == 6 and len({e["experiment"] for e in by.values()}) == len(by)
     assert cli.main(["status", str(tmp_path), "--plan", "huge"]) == 2
     # a folder that does not exist yet: the same plan (a dry run of `reproduce --out NEW`), nothing created
     new = tmp_path / "new"
     assert cli.main(["status", str(new), "--plan", "quick", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"store": str(new), "exists": False, "reproduce_plan": plan}
-    assert not new.exists()
+    again = json.loads(capsys.readouterr().out)
+    rp = again.pop("reproduce_plan")
+    assert rp.pop("experiments") == list(by.values()) and rp == plan
+    assert again == {"store": str(new), "exists": False} and not new.exists()
+    # --seeds: the plan reproduce --seeds would train, and a table by experiment in the text
+    assert cli.main(["status", str(new), "--plan", "quick", "--seeds", "0-2"]) == 0
+    text = capsys.readouterr().out
+    assert "reproduce --scale quick --seeds 0-2 would still train" in text and "\n  tickets " in text
     assert cli.main(["status", str(new)]) == 2  # without --plan it is still not a store
