@@ -718,3 +718,35 @@ def test_edge_popup_on_the_authors_split_measures_the_leak(tmp_path):
         f"{np.mean(list(leak.values())):.2f}; per seed {({s: round(v, 4) for s, v in sorted(leak.items())})}"
     )
     assert "popup-mem-0.4 test acc at step 100" in e1
+
+
+def test_training_ahead_shares_populations_across_experiments_and_changes_no_number(tmp_path, monkeypatch):
+    """schedule.train_ahead (what reproduce does before a configuration's experiments): the
+    runs of every experiment's first stage whose inputs are done train together, wave by wave
+    (dense runs and pai's masks, then the tickets of those dense runs); the experiments then
+    find them in the store, and every run's metrics equal those of the experiments run alone."""
+    from grokking_tickets.experiments import EXPERIMENTS, schedule
+
+    cfg = from_dict(TINY)
+    names = ("tickets", "pai", "norm-control")
+    waves = []
+    real = schedule.train_runs
+
+    def recording(specs, *a, **kw):
+        waves.append(sorted({(s.init.mask.method if s.init.mask else "dense", s.seed) for s in specs}))
+        return real(specs, *a, **kw)
+
+    monkeypatch.setattr(schedule, "train_runs", recording)
+    runs, steps = schedule.train_ahead(cfg, [EXPERIMENTS[n] for n in names], "quick", Store(tmp_path / "ahead"), torch.device("cpu"), progress=False)
+    pai_methods = {m for m, _ in waves[0]} - {"dense"}
+    assert len(waves) == 2 and pai_methods and {m for m, _ in waves[1]} == {"magnitude"}
+    assert {s for _, s in waves[0]} == {0, 1} and steps == runs * cfg.train.steps
+    trained = {}
+    for n in names:
+        trained[n] = _run(n, tmp_path / "ahead").model_steps
+        _run(n, tmp_path / "alone")
+    assert trained["tickets"] == trained["pai"] == 0  # all trained ahead
+    assert trained["norm-control"] == 2 * 2 * cfg.train.steps  # its controls need the tickets' weights first
+    ahead = pd.read_parquet(tmp_path / "ahead" / "metrics.parquet").sort_values(["run_id", "step"], ignore_index=True)
+    alone = pd.read_parquet(tmp_path / "alone" / "metrics.parquet").sort_values(["run_id", "step"], ignore_index=True)
+    pd.testing.assert_frame_equal(ahead, alone)

@@ -1,6 +1,8 @@
 """`grokking-tickets reproduce`: every experiment for the three configurations, the appendix
-analyses and v3's analyses of structure. Dense runs shared between experiments are trained once (run store). The report is
-drawn from what this returns by the report layer (the CLI calls both).
+analyses and v3's analyses of structure. Dense runs shared between experiments are trained once
+(run store), and each configuration first trains every ready run of all its experiments
+together (schedule.py). The report is drawn from what this returns by the report layer (the CLI
+calls both).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from ..analysis.registry import run_all
 from ..config import MAX_SEEDS, Config, apply_overrides, from_dict, load_preset, parse_seeds
 from ..executors import Executor
 from ..progress import duration
+from ..store import Store
 from ..tasks.mnist_data import check_mnist_source
 from .base import EXPERIMENTS, Experiment, config_label
 from .run import run_experiment, scaled
+from .schedule import train_ahead
 
 
 def _experiments(*names: str) -> tuple[Experiment, ...]:
@@ -94,9 +98,11 @@ def plan_configs(
 def time_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Where a `reproduce` spent its time: per configuration and experiment, and per configuration.
 
-    ``rows``: one per experiment run, {"config", "experiment", "model_steps", "seconds"}. Minutes
-    include judging and drawing; model-steps count only what this call trained (an experiment
-    whose runs another experiment trained first costs none: the dense runs are shared)."""
+    ``rows``: one per experiment run, {"config", "experiment", "model_steps", "seconds"}, and a
+    row "(trained ahead)" per configuration for the runs its experiments' first stages share in
+    populations before any of them runs (schedule.py). Minutes include judging and drawing;
+    model-steps count only what this call trained (an experiment whose runs were trained ahead,
+    or by another experiment first, costs none)."""
     df = pd.DataFrame(rows, columns=["config", "experiment", "model_steps", "seconds"])
     totals = df[df.config != "(store)"].groupby("config", sort=False)[["model_steps", "seconds"]].sum().reset_index()
     totals["experiment"] = "(all)"
@@ -132,6 +138,15 @@ def reproduce(
         if preset in settings:
             preset = labelled(preset, config_label(cfg))
         settings[preset] = cfg.to_dict()
+        # every run of the configuration's experiments that is ready, in shared populations (schedule.py)
+        t_ahead = time.time()
+        ahead, ahead_steps = train_ahead(cfg, experiments, scale, Store(out), device, progress, executor)
+        if ahead:
+            timing.append({"config": preset, "experiment": "(trained ahead)", "model_steps": ahead_steps,
+                           "seconds": time.time() - t_ahead})  # fmt: skip
+            if progress:
+                print(f"{preset}: {ahead} runs of its experiments trained ahead together, in {duration(time.time() - t_ahead)}",
+                      file=sys.stderr, flush=True)  # fmt: skip
         for experiment in experiments:
             name = experiment.name
             done += 1
