@@ -13,7 +13,8 @@ _RULE = (
 )
 C1 = ClaimDef(
     "C1",
-    "MLP: the grokking ticket (rate 0.6, weights from step 30k) reaches t_gen much sooner than the dense base.",
+    "MLP: the grokking ticket (rate 0.6, pruned from the dense run's final weights) reaches t_gen much sooner than "
+    "the dense base.",
     "ticket ~5k vs base >25k",
     _RULE,
     differs="the ticket retrains at weight decay 1.0 like the base; config_pruning.py (bd705c8) defaults the "
