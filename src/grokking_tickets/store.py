@@ -220,12 +220,17 @@ class Store:
 
     # -- experiments -----------------------------------------------------------------------------
 
-    def register(self, experiment: str, rows: list[dict[str, Any]]) -> None:
-        """Record which runs make up an experiment: rows of {arm, run_id, seed}."""
+    def register(self, experiment: str, rows: list[dict[str, Any]], one_per_seed: bool = False) -> None:
+        """Record which runs make up an experiment: rows of {arm, run_id, seed}. Runs accumulate
+        (``train``: a sweep of settings keeps every run); with ``one_per_seed`` (experiments) an
+        arm has one run per seed, the one registered last: a run whose settings, so id, changed
+        since an earlier command replaces the earlier one in the experiment (its files stay in the
+        store), so that an experiment never counts one seed of an arm twice."""
         path = self.root / "experiments" / f"{experiment}.json"
         with file_lock(self.root, f"experiments-{experiment}"):
             old = json.loads(path.read_text()) if path.exists() else []
-            keep = {(r["arm"], r["run_id"]): r for r in old + rows}
+            key = (lambda r: (r["arm"], int(r["seed"]))) if one_per_seed else (lambda r: (r["arm"], r["run_id"]))
+            keep = {key(r): r for r in old + rows}
             write_json(path, sorted(keep.values(), key=lambda r: (r["arm"], r["seed"], r["run_id"])))
 
     def members(self) -> list[dict[str, Any]]:

@@ -62,3 +62,18 @@ def _register_many(root: str, worker: int, n: int) -> None:
 def test_concurrent_registrations_lose_no_row(tmp_path):
     _in_processes(_register_many, tmp_path)
     assert len(json.loads((tmp_path / "experiments" / "exp.json").read_text())) == 100
+
+
+def test_an_experiment_holds_one_run_per_arm_and_seed_and_train_keeps_every_run(tmp_path):
+    """A run whose id changed (new settings, or a fix that moved an id) replaces the earlier
+    run of its arm and seed in an experiment, which would otherwise count that seed twice;
+    the `train` command's registrations (a sweep of settings) accumulate."""
+    from grokking_tickets.store import Store
+
+    store = Store(tmp_path)
+    store.register("exp", [{"arm": "a", "run_id": "old", "seed": 0}, {"arm": "a", "run_id": "r1", "seed": 1}], one_per_seed=True)
+    store.register("exp", [{"arm": "a", "run_id": "new", "seed": 0}], one_per_seed=True)
+    assert {(m["seed"], m["run_id"]) for m in store.members()} == {(0, "new"), (1, "r1")}
+    store.register("train", [{"arm": "base", "run_id": "lr1", "seed": 0}])
+    store.register("train", [{"arm": "base", "run_id": "lr2", "seed": 0}])
+    assert sorted(m["run_id"] for m in store.members() if m["experiment"] == "train") == ["lr1", "lr2"]

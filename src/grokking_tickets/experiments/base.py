@@ -52,8 +52,9 @@ def config_label(cfg: Config) -> str:
     off modular arithmetic, ``MODEL-TASK``, so its experiments, figures and claim ids
     (C1@mlp-mul) never overwrite the paper's. Settings (p, widths, train_frac, weight decay,
     the ticket's) do not enter the label: it separates kinds of configuration, while runs are
-    keyed by their full settings anyway, and one experiment name covers every run registered
-    under it in a store (docs/experiments.md: use a fresh --out for a clean comparison of settings).
+    keyed by their full settings anyway, and one experiment name holds, per arm and seed, the run
+    registered last in a store (docs/experiments.md: use a fresh --out for a clean comparison of
+    settings).
     """
     model, task = cfg.model.name, cfg.task.name
     op = cfg.task.op if task == "modular" else ""
@@ -146,8 +147,11 @@ class Context:
 
     def _register(self, rows: list[dict[str, Any]]) -> None:
         """The one call that files runs under this experiment in the store, with the threshold
-        its grokking times are read at (analysis/tables.py)."""
-        self.store.register(self.experiment, [{**r, "threshold": self.cfg.train.threshold} for r in rows])
+        its grokking times are read at (analysis/tables.py); one run per arm and seed, the
+        latest (store.register)."""
+        self.store.register(
+            self.experiment, [{**r, "threshold": self.cfg.train.threshold} for r in rows], one_per_seed=True
+        )
 
     def _tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The one call that rebuilds summary.csv and metrics.parquet; (summary, metrics) of at
