@@ -67,3 +67,19 @@ def test_per_seed_markdown_shows_every_run_and_the_censored_ones_final_accuracy(
     assert "| base | 17,800 | – (0.87) | 1/2 |" in text
     assert "| ticket | 800 | 300 | 2/2 |" in text
     assert "t_gen (steps to 95% test accuracy) ([figure](figures/tickets.png)):" in text
+
+
+def test_a_rule_claim_shows_the_entry_its_rule_reads_first():
+    """claims.json sorts measured entries by name; ``decides`` puts the deciding one first (E1:
+    the test accuracy, not the Jaccard index that sorts before it), and must name an entry."""
+    import pytest
+
+    from grokking_tickets.analysis.claims import ClaimDef
+
+    defn = ClaimDef("E9", "a statement", "0.9", "holds if acc >= 0.86")
+    measured = {"Jaccard index": "0.31", "acc at step 2,000": "0.51", "at steps": "0.2 / 0.5"}
+    row = defn.row("", dict(sorted(measured.items())), False, decides="acc at step 2,000")
+    assert cells(row)["ours"][0] == "acc at step 2,000: 0.51"
+    assert cells(defn.row("", dict(sorted(measured.items())), False))["ours"][0].startswith("Jaccard index")
+    with pytest.raises(ValueError, match="not a measured entry"):
+        defn.row("", measured, False, decides="acc")

@@ -109,19 +109,27 @@ class ClaimDef:
     def id_for(self, label: str) -> str:
         return self.id if label == self.config else labelled(self.id, label)
 
-    def row(self, label: str, measured: dict[str, Any], holds: bool | None | str, **fields: Any) -> dict[str, Any]:
+    def row(
+        self, label: str, measured: dict[str, Any], holds: bool | None | str, decides: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """The claims.json row: ``measured`` with the rule appended as its last entry.
 
         ``holds`` is a verdict (one of :data:`VERDICTS`, see :func:`decide`) or, for a claim
-        judged without a test, True / False / None."""
+        judged without a test, True / False / None; ``decides`` names the entry of ``measured``
+        its rule reads (claims.json sorts the entries, so a table cannot tell it otherwise)."""
         measured = {**measured, "rule": self.rule.format(**fields)}
         cid = self.id_for(label)
         verdict = holds if isinstance(holds, str) else _FROM_HOLDS[holds]
-        return {
+        out = {
             "id": cid, "statement": self.statement, "paper": self.paper, "measured": measured,
             "holds": holds_of(verdict), "verdict": verdict, "protocol": self.protocol,
             "differs": self.differs or "nothing known",
         }  # fmt: skip
+        if decides is not None:
+            if decides not in measured:
+                raise ValueError(f"{cid}: decides={decides!r} is not a measured entry")
+            out["decides"] = decides
+        return out
 
 
 def arm_tgen(summary: pd.DataFrame, arm: str) -> dict[str, Any]:

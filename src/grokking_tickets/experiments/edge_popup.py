@@ -221,7 +221,7 @@ class EdgePopupExperiment(Experiment):
         }
         if any(leak.values()):  # the authors' split: say how much of the "test" set the weights trained on
             m1["test pairs the frozen weights trained on"] = f"{np.mean(list(leak.values())):.2f}; per seed {leak}"
-        rows = [self.claim(ctx, E1, m1, ci["mean"] >= 0.86)]
+        rows = [self.claim(ctx, E1, m1, ci["mean"] >= 0.86, decides=f"{mem} test acc at step {steps:,}")]
         at0 = self._acc_at(summary, metrics, init, steps)
         stats, ps = comparisons([(f"{mem} > {init}", at, at0)], quantity="test acc", censored=False)
         m2 = {f"{mem} mean": round(float(np.mean(at.values)), 4), f"{init} mean": round(float(np.mean(at0.values)), 4),

@@ -83,7 +83,8 @@ def _entry(k: str, v: Any) -> str:
 
 def ours(row: dict[str, Any]) -> list[str]:
     """What we measured, as lines: each comparison's effect, 95% CI and k/n seeds; for a claim
-    without comparisons its first measured entries, whole."""
+    without comparisons its first measured entries, whole, the one its rule reads (``decides``)
+    first."""
     m = row.get("measured")
     if not isinstance(m, dict):
         return [str(m)]
@@ -101,6 +102,7 @@ def ours(row: dict[str, Any]) -> list[str]:
     if lines:
         return lines
     entries = [(k, v) for k, v in m.items() if k not in SHOWN_APART and not k.startswith("per-seed ")]
+    entries.sort(key=lambda e: e[0] != row.get("decides"))  # the entry its rule reads first (stable otherwise)
     lines = [_entry(k, v) for k, v in entries[:MAX_ENTRIES]]
     if len(entries) > MAX_ENTRIES:
         lines.append(f"(+{len(entries) - MAX_ENTRIES} more in claims.json)")
