@@ -83,3 +83,13 @@ def test_a_rule_claim_shows_the_entry_its_rule_reads_first():
     assert cells(defn.row("", dict(sorted(measured.items())), False))["ours"][0].startswith("Jaccard index")
     with pytest.raises(ValueError, match="not a measured entry"):
         defn.row("", measured, False, decides="acc")
+
+
+def test_a_rule_claims_per_seed_values_are_one_row_of_the_seed_table():
+    from grokking_tickets.analysis.claims import ClaimDef
+    from grokking_tickets.report.table import rules_markdown
+
+    defn = ClaimDef("E9", "a statement", "0.9", "holds if acc >= 0.86")
+    m = {"acc at step 2,000": "0.51", "per-seed test acc": {"0": 0.7208, "1": 1.0, "10": None}}
+    text = rules_markdown([defn.row("", m, False, decides="acc at step 2,000")])
+    assert "| arm | seed 0 | seed 1 | seed 10 |\n|---|---|---|---|\n| acc at step 2,000 | 0.7208 | 1 | – |" in text

@@ -181,14 +181,19 @@ def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
 
 def rules_markdown(claims: list[dict[str, Any]]) -> str:
     """Each claim's rule under a heading of its own (the anchors :func:`markdown` links to), and
-    the per-seed values it was judged on where the row has them (arms x seeds)."""
+    the per-seed values it was judged on where the row has them (arms x seeds; a rule claim's
+    one quantity as one row, named by the entry its rule reads)."""
     out = []
     for row in sorted(claims, key=lambda c: claim_key(c["id"])):
         c = cells(row)
         out += [f"### {c['id']}", "", f"*{c['claim']}*", "", f"Judged by: {c['rule'] or '–'}", ""]
         m = row.get("measured") if isinstance(row.get("measured"), dict) else {}
         for key, per in m.items():
-            if key.startswith("per-seed ") and isinstance(per, dict) and all(isinstance(x, dict) for x in per.values()):
+            if not (key.startswith("per-seed ") and isinstance(per, dict) and per):
+                continue
+            if all(v is None or isinstance(v, (int, float)) for v in per.values()):  # one arm's: {seed: value}
+                per = {row.get("decides") or key.removeprefix("per-seed "): per}
+            if all(isinstance(x, dict) for x in per.values()):
                 never = any(v is None for arm in per.values() for v in arm.values())
                 label = key.removeprefix("per-seed ") + (" (–: never reached)" if never else "")
                 out += [f"Per seed, {label}:", "", _seed_table(per), ""]
