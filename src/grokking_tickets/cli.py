@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folders", nargs="+", metavar="STORE DEST",
                    help="the run store and the folder to write (new, or an earlier publication, which is replaced)")
     p.add_argument("--check", action="store_true", help="instead: check one published folder (has any file changed since?)")
+    p.add_argument("--experiments", metavar="E,E,...",
+                   help="publish only these experiments (default: every one the store files; leave out one still training)")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from a run store (no training)")
     p.add_argument("out", help="the run store folder")
@@ -403,7 +405,8 @@ def cmd_publish(args: argparse.Namespace) -> None:
     if len(args.folders) != 2:
         raise UserError("publish takes two folders: the run store and the folder to write")
     store, dest = args.folders
-    marker = publish(store, dest)
+    chosen = [e for e in args.experiments.split(",") if e] if args.experiments else None
+    marker = publish(store, dest, chosen)
     print(f"published {marker['runs']} runs of {len(marker['experiments'])} experiments, {len(marker['files'])} files, to {dest}")
 
 

@@ -15,6 +15,7 @@ the arithmetics that trained its runs, and the sha256 of every file, so ``publis
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import shutil
@@ -33,9 +34,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def publish(source: str | Path, dest: str | Path) -> dict[str, Any]:
+def publish(source: str | Path, dest: str | Path, experiments: list[str] | None = None) -> dict[str, Any]:
     """Copy the evidence of the store at ``source`` into ``dest`` (created, or replaced if it is
-    an earlier published folder); returns the marker written there."""
+    an earlier published folder); returns the marker written there. ``experiments`` (default:
+    every one the store files) leaves the others out, with their runs, summary rows and figures:
+    an experiment still training has registered its first stage's runs and must not be
+    published half done. claims.json is copied whole (an unjudged experiment has no rows)."""
     src, out = Path(source), Path(dest)
     if not (src / "claims.json").exists() or not (src / "runs").is_dir():
         raise UserError(f"{src} is not a run store with judged claims (no claims.json); run an experiment there first")
@@ -47,6 +51,13 @@ def publish(source: str | Path, dest: str | Path) -> dict[str, Any]:
         raise UserError("the destination is the store itself")
     store = Store(src)
     members = store.members()
+    filed = {m["experiment"] for m in members}
+    if experiments is not None:
+        unknown = sorted(set(experiments) - filed)
+        if unknown:
+            raise UserError(f"{src} files no experiment {', '.join(unknown)}; it files: {', '.join(sorted(filed))}")
+        members = [m for m in members if m["experiment"] in experiments]
+    left_out = filed - {m["experiment"] for m in members}
     runs = sorted({m["run_id"] for m in members if store.is_done(m["run_id"])})
     if not runs:
         raise UserError(f"{src} has no finished run registered in an experiment")
@@ -57,8 +68,13 @@ def publish(source: str | Path, dest: str | Path) -> dict[str, Any]:
         if (src / name).exists():
             shutil.copy2(src / name, out / name)
     for folder in FOLDERS:
-        if (src / folder).is_dir():
-            shutil.copytree(src / folder, out / folder)
+        if (src / folder).is_dir():  # what an experiment left out wrote: its registration, its figure
+            shutil.copytree(src / folder, out / folder, ignore=lambda _, names: [n for n in names if Path(n).stem in left_out])
+    if left_out and (out / "summary.csv").exists():  # its rows out, the others as written, byte for byte
+        lines = (out / "summary.csv").read_text().splitlines(keepends=True)
+        col = next(csv.reader(lines[:1])).index("experiment")
+        kept = [line for line in lines[1:] if next(csv.reader([line]))[col] not in left_out]
+        (out / "summary.csv").write_text("".join(lines[:1] + kept))
     arithmetics = {}
     for rid in runs:
         (out / "runs" / rid).mkdir(parents=True)

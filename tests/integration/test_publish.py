@@ -77,3 +77,24 @@ def test_publish_refuses_what_it_should(tmp_path):
     with pytest.raises(UserError, match="itself a published folder"):
         publish(tmp_path / "out", tmp_path / "again")
     assert (tmp_path / "out" / PUBLISHED).exists()
+
+
+def test_publish_leaves_out_an_experiment_still_training(tmp_path):
+    """--experiments: an experiment that has only registered its first stage (prune-rate while it
+    trains) stays out, with its registration, its summary rows and its figure; the rest is as a
+    full publication has it, and the report rebuilds it byte for byte."""
+    cfg = from_dict(TINY)
+    store = tmp_path / "store"
+    for name in ("tickets", "equal-params"):
+        run_experiment(name, cfg, "quick", store, torch.device("cpu"), progress=False)
+    out = tmp_path / "results"
+    marker = publish(store, out, ["tickets"])
+    assert marker["experiments"] == ["tickets"]
+    assert not (out / "experiments" / "equal-params.json").exists() and not (out / "figures" / "equal-params.png").exists()
+    assert (out / "figures" / "tickets.png").exists()
+    summary = (out / "summary.csv").read_text()
+    assert "equal-params" not in summary and summary.count("\n") == 1 + 4  # header, base and ticket of two seeds
+    rebuild(out)
+    assert check(out) == []
+    with pytest.raises(UserError, match="files no experiment pai"):
+        publish(store, tmp_path / "other", ["pai"])

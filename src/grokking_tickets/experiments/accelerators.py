@@ -299,5 +299,6 @@ class Accelerators(Experiment):
         ax2.set_xticks(x, ARMS, rotation=30, ha="right", fontsize=8)
         ax2.set_ylabel("model-steps to a generalized network")
         ax2.set_title("total cost (mean; dots: seeds)")
-        ax2.legend(fontsize=8, loc="upper left")
+        # under the rotated arm names, off the bars and their "censored" marks
+        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
         return fig
