@@ -226,8 +226,7 @@ def reproduce_plan(root: str | Path, scale: str, seeds: str | None = None) -> di
     without training: in all, and by experiment."""
     import torch
 
-    from .experiments import experiment_label
-    from .experiments.base import PlanContext
+    from .experiments.base import plan_experiment
     from .experiments.reproduce import plan_configs
     from .experiments.run import SCALES
 
@@ -244,14 +243,12 @@ def reproduce_plan(root: str | Path, scale: str, seeds: str | None = None) -> di
 
     for _, cfg, experiments in plan_configs(scale, seeds):
         for experiment in experiments:
-            label = experiment_label(experiment.name, cfg)
-            ctx = PlanContext(cfg, store, torch.device("cpu"), label, scale, progress=False)
-            experiment.plan(ctx)
+            ctx = plan_experiment(experiment, cfg, store, torch.device("cpu"), scale)
             planned.update(ctx.planned)
             unknown += ctx.unknown
             runs, steps = left(ctx.planned)
             by_experiment.append(
-                {"experiment": label, "runs": runs, "known": len(ctx.planned), "model_steps": steps, "later": ctx.unknown}
+                {"experiment": ctx.experiment, "runs": runs, "known": len(ctx.planned), "model_steps": steps, "later": ctx.unknown}
             )
     runs, steps = left(planned)
     return {"scale": scale, "seeds": seeds, "runs": runs, "model_steps": steps, "known": len(planned), "later": unknown,

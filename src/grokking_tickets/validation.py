@@ -8,23 +8,17 @@ module). A bad combination fails with a one-line :class:`UserError` before any w
 
 from __future__ import annotations
 
-from .config import Config, register_check
-from .errors import UserError
+from .config import Config, _check, _choice, register_check
 from .models import MODELS
 from .tasks import TASKS
-
-
-def _check(cond: bool, msg: str) -> None:
-    if not cond:
-        raise UserError(msg)
 
 
 @register_check
 def task_and_model_fit(cfg: Config) -> None:
     """The task and the model exist, the model reads the task's inputs, and a regression task
     trains on the squared error."""
-    _check(cfg.task.name in TASKS, f"task.name must be one of {', '.join(TASKS.names())}; got {cfg.task.name!r}")
-    _check(cfg.model.name in MODELS, f"model.name must be one of {', '.join(MODELS.names())}; got {cfg.model.name!r}")
+    _choice("task", "name", cfg.task.name, TASKS.names())
+    _choice("model", "name", cfg.model.name, MODELS.names())
     kind = TASKS[cfg.task.name].input_kind
     fits = tuple(n for n, m in MODELS.items() if m.input_kind == kind)
     _check(

@@ -100,7 +100,7 @@ class Context:
         seeds = seeds or self.seeds
         by_name = self._by_name(arms)
         out: dict[str, list[RunSpec]] = {}
-        for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):
+        for stage in dense_first(arms):
             # iterative pruning: its intermediate rounds, level by level, before the tickets
             chains = [a.chain(self, s, by_name) for a in stage for s in seeds]
             for level in range(max((len(c) for c in chains), default=0)):
@@ -166,6 +166,11 @@ class Context:
         summary, metrics = self._tables()
         summary = summary[summary.experiment == self.experiment].reset_index(drop=True)
         return summary, metrics.merge(summary[["run_id", "arm"]], on="run_id")
+
+
+def dense_first(arms: list[Arm]) -> tuple[list[Arm], list[Arm]]:
+    """The dense arms, then the arms made from their weights (tickets, controls, supermasks)."""
+    return [a for a in arms if a.dense], [a for a in arms if not a.dense]
 
 
 class Stage(NamedTuple):
@@ -299,6 +304,14 @@ class Experiment:
         self.check(ctx.cfg)
         first = next(iter(self.stages(ctx)))
         ctx.plan_arms(first.arms, first.seeds)
+
+
+def plan_experiment(experiment: Experiment, cfg: Config, store: Store, device, scale: str) -> PlanContext:
+    """The :class:`PlanContext` of ``experiment`` under ``cfg`` after planning it: what its first
+    stage would train in ``store`` (``status --plan`` and ``reproduce``'s training ahead)."""
+    ctx = PlanContext(cfg, store, device, experiment_label(experiment.name, cfg), scale, progress=False)
+    experiment.plan(ctx)
+    return ctx
 
 
 EXPERIMENTS: Registry[Experiment] = Registry("experiment")

@@ -22,7 +22,7 @@ from ..executors import Executor
 from ..runner import train_runs
 from ..spec import RunSpec
 from ..store import Store
-from .base import Experiment, PlanContext, experiment_label
+from .base import Experiment, plan_experiment
 
 
 def inputs(spec: RunSpec) -> set[str]:
@@ -41,9 +41,7 @@ def planned_runs(cfg: Config, experiments: Iterable[Experiment], scale: str, sto
     """run id -> spec: the runs of every experiment's first stage that can be named now."""
     planned: dict[str, RunSpec] = {}
     for experiment in experiments:
-        ctx = PlanContext(cfg, store, device, experiment_label(experiment.name, cfg), scale, progress=False)
-        experiment.plan(ctx)
-        planned.update(ctx.planned)
+        planned.update(plan_experiment(experiment, cfg, store, device, scale).planned)
     return planned
 
 

@@ -41,7 +41,7 @@ from ..config import Config, apply_overrides
 from ..registry import Registry
 from ..spec import RunSpec
 from ..store import Store, write_json
-from .base import EXPERIMENTS, Context, experiment_label
+from .base import EXPERIMENTS, Context, dense_first, experiment_label
 from .run import run_experiment
 
 
@@ -69,16 +69,20 @@ class JudgeContext(_Relabelled):
     nothing, and builds its tables in memory. A stage whose runs the store does not hold, all
     finished and filed under this experiment, gives None: the experiment is "not run" here."""
 
-    _filed: dict | None = None  # (arm, seed) -> run id, of the runs filed under this experiment
+    _filed_ids: dict | None = None  # (arm, seed) -> run id, of the runs filed under this experiment
+
+    @property
+    def _filed(self) -> dict[tuple[str, int], str]:
+        if self._filed_ids is None:
+            self._filed_ids = {
+                (m["arm"], int(m["seed"])): m["run_id"] for m in self.store.members() if m["experiment"] == self.experiment
+            }
+        return self._filed_ids
 
     def _spec(self, arm, seed: int, by_name) -> RunSpec | None:
         """In a published folder (no weights: a norm-matched control's spec, which measures the
         ticket's mask, cannot be rebuilt) the run is the one the experiment registered for this
         arm and seed when it ran (None: none was); elsewhere the arm's spec, as when training."""
-        if self._filed is None:
-            self._filed = {
-                (m["arm"], int(m["seed"])): m["run_id"] for m in self.store.members() if m["experiment"] == self.experiment
-            }
         if not self.store.published:
             return super()._spec(arm, seed, by_name)
         rid = self._filed.get((arm.name, seed))
@@ -89,7 +93,7 @@ class JudgeContext(_Relabelled):
         seeds = seeds or self.seeds
         by_name = self._by_name(arms)
         out: dict[str, list[RunSpec]] = {}
-        for stage in ([a for a in arms if a.dense], [a for a in arms if not a.dense]):  # derived arms read dense weights
+        for stage in dense_first(arms):  # derived arms read dense weights
             for arm in stage:
                 chains = [] if self.store.published else [r for s in seeds for r in arm.chain(self, s, by_name)]
                 specs = [self._spec(arm, s, by_name) for s in seeds]
