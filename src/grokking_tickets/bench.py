@@ -81,6 +81,49 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
     return K * steps / (time.perf_counter() - t0)
 
 
+def _worker_rate(preset: str, K: int, steps: int, barrier, results) -> None:
+    """In a spawned worker: one torch thread, a K-member population of ``preset``, timed from a
+    start shared with the other workers (``barrier``); puts its model-steps/s on ``results``."""
+    from .arithmetic import apply_from_environment
+    from .config import load_preset
+
+    torch.set_num_threads(1)
+    apply_from_environment()
+    cfg = load_preset(preset)
+    data = build_dataset(cfg.task)
+    model = build_model(cfg.model, data)
+    pop = Population(model, data, cfg.optim, [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(K)],
+                     cfg.train.loss, "cpu")  # fmt: skip
+    for _ in range(3):
+        pop.step()
+    barrier.wait()
+    t0 = time.perf_counter()
+    buf = []
+    for i in range(steps):
+        pop.step()
+        if (i + 1) % cfg.train.eval_every == 0:
+            buf.append(pop.evaluate())
+    if buf:
+        torch.stack(buf).cpu()
+    results.put(K * steps / (time.perf_counter() - t0))
+
+
+def workers_steps_per_s(preset: str, K: int, steps: int, workers: int) -> float:
+    """Model-steps/s of ``workers`` single-threaded processes training a K-member population each
+    at the same time (the layout of ``--executor processes``): the sum of their rates."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_worker_rate, args=(preset, K, steps, barrier, results)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    rates = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return sum(rates)
+
+
 def _sync(device) -> None:
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -132,7 +175,9 @@ def _population_or_oom(cfg: Config, K: int, steps: int, device: str) -> float | 
         return None
 
 
-def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float, device: str = "cpu") -> dict:
+def bench_model(
+    name: str, quick: bool, sizes: tuple[int, ...], gflops: float, device: str = "cpu", workers: int = 0
+) -> dict:
     from .config import load_preset
 
     cfg = load_preset(PRESETS[name])
@@ -148,6 +193,16 @@ def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float, d
         raise UserError(f"bench: no population size in {list(pops)} fits the {device} memory for {name}")
     best_k = max(fits, key=fits.get)
     flops = flops_per_model_step(cfg)
+    layout = {}
+    if workers:  # the same sizes, each in every one of `workers` single-threaded processes at once
+        rates = {str(K): round(workers_steps_per_s(PRESETS[name], K, pop_steps, workers), 1) for K in sizes}
+        best_w = max(rates, key=rates.get)
+        layout = {
+            "workers": workers,
+            "workers_model_steps_per_s": rates,
+            "workers_best_K": int(best_w),
+            "workers_vs_one_process": round(rates[best_w] / pops[best_k], 3),
+        }
     return {
         "reference_steps_per_s": round(reference, 1),
         "reference_runs_steps_per_s": [round(r, 1) for r in ref],
@@ -157,6 +212,7 @@ def bench_model(name: str, quick: bool, sizes: tuple[int, ...], gflops: float, d
         "speedup_vs_reference": round(pops[best_k] / reference, 2),
         "flops_per_model_step": flops,
         "flop_share_of_matmul_peak": round(pops[best_k] * flops / (gflops * 1e9), 3),
+        **layout,
     }
 
 
@@ -165,8 +221,10 @@ def run_bench(
     sizes: tuple[int, ...] = (1, 8, 32),
     models: tuple[str, ...] = DEFAULT_MODELS,
     device: str = "cpu",
+    workers: int = 0,
 ) -> dict:
-    """Both loops on ``device`` (the reference loop too, so the ratio compares like with like)."""
+    """Both loops on ``device`` (the reference loop too, so the ratio compares like with like);
+    with ``workers``, also that many single-threaded processes at each size (CPU only)."""
     gflops = matmul_gflops(device=device)
     out = {
         "machine": {
@@ -179,7 +237,7 @@ def run_bench(
         }
     }
     for name in models:
-        out[name] = bench_model(name, quick, sizes, gflops, device)
+        out[name] = bench_model(name, quick, sizes, gflops, device, workers)
     return out
 
 
@@ -227,6 +285,14 @@ def format_table(r: dict) -> str:
             lines.append(f"{'population K=' + k:<28}{v:>14.1f}{v / m['reference_steps_per_s']:>13.1f}x")
         for k in m.get("out_of_memory_at", []):  # JSON written before the field existed has none
             lines.append(f"{'population K=' + str(k):<28}{'out of memory':>14}")
+        for k, v in m.get("workers_model_steps_per_s", {}).items():
+            row = f"{m['workers']} x 1-thread K={k}"
+            lines.append(f"{row:<28}{v:>14.1f}{v / m['reference_steps_per_s']:>13.1f}x")
+        if "workers_vs_one_process" in m:
+            lines.append(
+                f"{name}: {m['workers']} single-threaded processes (K={m['workers_best_K']} each) train "
+                f"{m['workers_vs_one_process']}x the model-steps/s of one process at its best K"
+            )
         lines.append(
             f"{name}.speedup_vs_reference = {m['speedup_vs_reference']}x (K={m['best_K']}); "
             f"{m['flops_per_model_step'] / 1e6:.0f} MFLOP per model-step, {m['flop_share_of_matmul_peak']:.1%} of the GEMM peak"

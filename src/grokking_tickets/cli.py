@@ -79,7 +79,11 @@ def _max_seeds_arg(p: argparse.ArgumentParser) -> None:
 
 def _executor_args(p: argparse.ArgumentParser) -> None:
     # the names are checked by executors.make_executor, which lists the valid ones
-    p.add_argument("--executor", default="local", help="local (train cohorts here) or ray (each cohort a Ray task)")
+    p.add_argument(
+        "--executor", default="local",
+        help="local (train cohorts here), processes (one single-threaded worker per core) or ray (each cohort a Ray task)",
+    )  # fmt: skip
+    p.add_argument("--workers", type=int, metavar="W", help="worker processes of --executor processes (default: one per core)")
     p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
     p.add_argument(
         "--max-members", type=int, metavar="N",
@@ -158,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default="mlp,transformer", metavar="M,M,...",
                    help="mlp, transformer, mnist (MNIST needs its data file; default: mlp,transformer)")  # fmt: skip
     p.add_argument("--figure", metavar="FILE", help="also draw throughput against K to FILE (a PNG)")
+    p.add_argument("--workers", type=int, default=0, metavar="W",
+                   help="also time W single-threaded processes at each K at once, the layout of --executor processes (CPU)")  # fmt: skip
 
     p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
     p.add_argument("out", help="the run store folder")
@@ -218,7 +224,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     from .experiments.run import run_experiment, scaled
     from .runner import resolve_device
 
-    executor = make_executor(args.executor, args.ray_address, args.max_members)
+    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers)
     cfg = _resolve(args)
     cfg = scaled(cfg, args.scale, args.seeds is not None)
     result = run_experiment(
@@ -257,7 +263,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     if args.scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
-    executor = make_executor(args.executor, args.ray_address, args.max_members)
+    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers)
     claims, sections, settings, runtime = reproduce(
         args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
         executor=executor, max_seeds=args.max_seeds,
@@ -299,7 +305,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise UserError(f"--models: unknown {', '.join(unknown)}; valid: {', '.join(BENCH_MODELS)}")
     if "mnist" in models:
         check_mnist_source(None)  # a missing data file fails here, before anything is timed
-    result = run_bench(quick=args.quick, sizes=sizes, models=models, device=str(device))
+    if args.workers < 0 or (args.workers and device.type != "cpu"):
+        raise UserError(f"--workers times single-threaded CPU processes: give W >= 1 with --device cpu; got {args.workers}")
+    result = run_bench(quick=args.quick, sizes=sizes, models=models, device=str(device), workers=args.workers)
     if args.figure:
         k_curve_figure(result, args.figure)
     if args.out:

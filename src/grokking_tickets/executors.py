@@ -2,8 +2,12 @@
 
 An executor has one method, ``map(jobs, store, device, init, progress)``: when it returns,
 every job has been trained into ``store`` (or an error has been raised). ``local`` trains the
-jobs here, one after another; ``ray`` makes each job a Ray task. Both run
-:func:`~grokking_tickets.cohort.train_cohort`, so they give the same numbers.
+jobs here, one after another; ``processes`` in one single-threaded worker process per core;
+``ray`` makes each job a Ray task. All run :func:`~grokking_tickets.cohort.train_cohort`, so a
+run's numbers depend only on the arithmetic it ran with (arithmetic.py), of which the torch
+thread count is part: ``local`` and ``ray`` compute with this process's threads, ``processes``
+with one, so its runs equal ``local``'s at ``torch.set_num_threads(1)`` bit for bit (a test
+compares them) and not those at two threads (the MLP's gradient sums split by thread).
 
 Ray is an optional extra (`pip install 'grokking-tickets[ray]'`) and is imported only here.
 Every worker writes into the same run store, so the store must live on a path all workers
@@ -14,15 +18,18 @@ same (a test compares summary.csv). A cohort asks for one GPU when the device is
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
 import torch
 
-from .arithmetic import apply_from_environment
+from .arithmetic import DENORMALS_ENV, apply_from_environment, denormal_mode
 from .cohort import CohortJob, InitFn, train_cohort
 from .errors import UserError
 from .progress import progress as progress_bar
@@ -34,6 +41,7 @@ from .trackers import ENV as TRACK_ENV
 
 class Executor(Protocol):
     max_members: int | None  # the most runs one cohort job holds (None: runner.default_max_members)
+    parallel: int  # how many jobs it trains at once (runner.cohort_jobs splits cohorts to give each one)
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         """Train every job into ``store``; return when all are trained."""
@@ -46,6 +54,7 @@ class LocalExecutor:
     name: ClassVar[str] = "local"
     address: None = None  # no cluster to join (every executor is built from --ray-address)
     max_members: int | None = None
+    parallel: ClassVar[int] = 1
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         for job in jobs:
@@ -59,6 +68,7 @@ class RayExecutor:
     name: ClassVar[str] = "ray"
     address: str | None = None
     max_members: int | None = None
+    parallel: ClassVar[int] = 1  # a cohort per task, as many tasks as the cluster fits
 
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         if not jobs:
@@ -86,21 +96,97 @@ class RayExecutor:
         bar.close()
 
 
+def cores() -> int:
+    """The CPU cores this process may run on (its affinity where the OS reports one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@dataclass
+class ProcessExecutor:
+    """One worker process per core, each computing with one torch thread; jobs go to the next
+    free worker, the longest first.
+
+    Why: on a CPU, one thread per process beats one process with a thread per core on these
+    small products (measured in docs/performance.md), and the arithmetic no longer depends on
+    how many cores a machine has: one thread is one thread everywhere. The workers start once
+    per executor (a few seconds: each imports torch) and serve every ``map`` call after it; they
+    stop at exit or :meth:`close`. Each task sets its worker's denormal mode to the driver's of
+    the moment it was sent (arithmetic.denormals)."""
+
+    name: ClassVar[str] = "processes"
+    address: None = None
+    max_members: int | None = None
+    workers: int = field(default_factory=cores)
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise UserError(f"--workers must be at least 1; got {self.workers}")
+
+    @property
+    def parallel(self) -> int:
+        return self.workers
+
+    def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
+        if not jobs:
+            return
+        if device.type != "cpu":
+            raise UserError("--executor processes trains on the CPU; on a GPU use local (one process feeds the device)")
+        if self._pool is None:
+            # spawn: a fresh interpreter imports the package, which pins the arithmetic before torch
+            # loads (arithmetic.pin); a forked child would inherit this process's torch threads
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            atexit.register(self.close)
+        root, mode, track = str(Path(store.root).resolve()), denormal_mode(), os.environ.get(TRACK_ENV, "")
+        longest_first = sorted(jobs, key=lambda j: -len(j.members) * (j.members[0].train.steps - j.start))
+        pending: set[Future] = {
+            self._pool.submit(_process_task, [s.to_dict() for s in job.members], job.start, root, init, mode, track)
+            for job in longest_first
+        }
+        bar = progress_bar(len(pending), desc=f"cohorts on {self.workers} worker processes", unit="cohort",
+                           enabled=progress)  # fmt: skip
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    f.result()  # re-raises a failed job's error here
+                bar.update(len(done))
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+        finally:
+            bar.close()
+
+    def close(self) -> None:
+        """Stop the workers (they start again on the next ``map``)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
 # name -> executor class, built from `--ray-address` (read by the executors that join a cluster)
 # and `--max-members`
 EXECUTORS: Registry[Callable[[str | None, int | None], Executor]] = Registry("executor")
 EXECUTORS.register(LocalExecutor)
+EXECUTORS.register(ProcessExecutor)
 EXECUTORS.register(RayExecutor)
 
 
-def make_executor(name: str, address: str | None = None, max_members: int | None = None) -> Executor:
-    """The executor ``--executor NAME --ray-address ADDRESS --max-members N`` asks for; an
-    unknown name is a UserError that lists the valid ones."""
+def make_executor(
+    name: str, address: str | None = None, max_members: int | None = None, workers: int | None = None
+) -> Executor:
+    """The executor ``--executor NAME --ray-address ADDRESS --max-members N --workers W`` asks
+    for; an unknown name is a UserError that lists the valid ones."""
     executor = EXECUTORS[name]
-    if address and executor is LocalExecutor:
+    if address and executor is not RayExecutor:
         raise UserError("--ray-address is for --executor ray")
+    if workers is not None and executor is not ProcessExecutor:
+        raise UserError("--workers is for --executor processes")
     if max_members is not None and max_members < 1:
         raise UserError(f"--max-members must be at least 1; got {max_members}")
+    if executor is ProcessExecutor and workers is not None:
+        return ProcessExecutor(address, max_members, workers)
     return executor(address, max_members)
 
 
@@ -124,6 +210,13 @@ def worker_setup(threads: int, track: str = "") -> None:
         os.environ[TRACK_ENV] = track
     else:
         os.environ.pop(TRACK_ENV, None)
+
+
+def _process_task(spec_dicts, start, root, init, mode, track):
+    """One cohort job in a worker of :class:`ProcessExecutor`: one thread, the driver's denormal mode."""
+    os.environ[DENORMALS_ENV] = mode
+    worker_setup(1, track)
+    train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), "cpu", init)
 
 
 def _cohort_task(spec_dicts, start, root, device, init, threads, track=""):

@@ -73,7 +73,8 @@ def train_runs(
                 mine.append(s)
             # finished by another process between the first look and the lock?
             todo = [s for s in mine if not store.is_done(s.run_id)]
-            executor.map(cohort_jobs(todo, store, device, executor.max_members), store, device, init, progress)
+            jobs = cohort_jobs(todo, store, device, executor.max_members, getattr(executor, "parallel", 1))
+            executor.map(jobs, store, device, init, progress)
             model_steps += sum(s.train.steps for s in todo)
         if busy:
             print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",
@@ -85,13 +86,17 @@ def train_runs(
     return model_steps
 
 
-def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_members: int | None) -> list[CohortJob]:
+def cohort_jobs(
+    specs: list[RunSpec], store: Store, device: torch.device, max_members: int | None, parallel: int = 1
+) -> list[CohortJob]:
     """``specs`` (unfinished, locked by this process) grouped into jobs: one cohort key, one
     resume step, at most ``max_members`` runs each (None: :func:`default_max_members`). A
     group too big for one job is split into jobs of equal size (72 runs at a cap of 16: five
     jobs of 15, 15, 14, 14 and 14, not four of 16 and one of 8), since a small last job runs
-    each of its members slower. How runs are split changes no number (cohort.py). Under the
-    portable arithmetic every job holds one run (arithmetic.py says why)."""
+    each of its members slower. An executor that trains ``parallel`` jobs at once gets at
+    least that many where there are runs enough: the largest job is halved until there are
+    (4 runs of one cohort, 2 workers: two jobs of 2). How runs are split changes no number
+    (cohort.py). Under the portable arithmetic every job holds one run (arithmetic.py says why)."""
     todo = {s.run_id: s for s in specs}
     cohorts: dict[str, list[RunSpec]] = defaultdict(list)
     for s in todo.values():
@@ -109,6 +114,11 @@ def cohort_jobs(specs: list[RunSpec], store: Store, device: torch.device, max_me
             q, r = divmod(len(members), parts)  # r jobs of q + 1, then parts - r of q
             cuts = [0, *accumulate(q + (i < r) for i in range(parts))]
             jobs += [CohortJob(members[a:b], start) for a, b in pairwise(cuts)]
+    while jobs and len(jobs) < parallel and max(len(j.members) for j in jobs) > 1:
+        big = max(jobs, key=lambda j: len(j.members))
+        half = (len(big.members) + 1) // 2
+        i = jobs.index(big)
+        jobs[i : i + 1] = [CohortJob(big.members[:half], big.start), CohortJob(big.members[half:], big.start)]
     return jobs
 
 

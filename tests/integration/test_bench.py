@@ -47,3 +47,25 @@ def test_a_population_that_does_not_fit_ends_the_curve(monkeypatch):
     r = bench.bench_model("mlp", True, (1, 2, 4), gflops=100.0)
     assert r["population_model_steps_per_s"] == {"1": 100.0, "2": 200.0}
     assert r["out_of_memory_at"] == [4] and r["best_K"] == 2 and r["speedup_vs_reference"] == 4.0
+
+
+def test_bench_times_single_threaded_worker_processes(monkeypatch, capsys):
+    """--workers: W spawned processes train at once (really: 2 workers, 3 steps each), and the
+    table says how their sum compares with one process."""
+    from grokking_tickets import bench
+
+    rate = bench.workers_steps_per_s("mlp-modadd", 1, 3, 2)
+    assert rate > 0
+    monkeypatch.setattr(bench, "population_steps_per_s", lambda cfg, K, steps, device: 100.0 * K)
+    monkeypatch.setattr(bench, "reference_steps_per_s", lambda cfg, steps, device="cpu": 50.0)
+    monkeypatch.setattr(bench, "workers_steps_per_s", lambda preset, K, steps, workers: 150.0 * K)
+    r = {"machine": {"threads": 2, "torch": "x", "matmul_gflops": 1.0}, "mlp": bench.bench_model("mlp", True, (1, 2), 100.0, workers=2)}
+    assert r["mlp"]["workers_model_steps_per_s"] == {"1": 150.0, "2": 300.0}
+    assert r["mlp"]["workers_best_K"] == 2 and r["mlp"]["workers_vs_one_process"] == 1.5
+    assert "2 single-threaded processes (K=2 each) train 1.5x" in bench.format_table(r)
+
+
+def test_bench_refuses_workers_on_a_gpu_or_below_one(capsys):
+    assert cli.main(["bench", "--workers", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers times single-threaded CPU processes" in err and "Traceback" not in err

@@ -265,12 +265,12 @@ def test_max_members_reaches_the_runner_through_the_executor(tiny_cfg, tmp_path)
 def test_unknown_executor_lists_the_valid_ones():
     from grokking_tickets.executors import EXECUTORS, LocalExecutor, RayExecutor, make_executor
 
-    assert EXECUTORS.names() == ("local", "ray")
+    assert EXECUTORS.names() == ("local", "processes", "ray")
     assert isinstance(make_executor("local"), LocalExecutor)
     with pytest.raises(UserError, match="--ray-address is for --executor ray"):
         make_executor("local", "head:6379")  # a cluster address with the local executor is a mistake
     assert make_executor("ray", "head:6379") == RayExecutor("head:6379")
-    with pytest.raises(UserError, match="unknown executor 'dask'; valid executors: local, ray"):
+    with pytest.raises(UserError, match="unknown executor 'dask'; valid executors: local, processes, ray"):
         make_executor("dask")
 
 
