@@ -117,3 +117,13 @@ def test_the_report_shows_the_grid(tmp_path):
     text = md.read_text()
     assert "Sensitivity of the claims" in text and "t99: t_mem / t_gen at 99% accuracy" in text
     assert "classification" in text
+
+
+def test_a_variant_for_another_model_is_left_out_of_the_default_grid_and_refused_by_name(tmp_path, capsys):
+    assert VARIANTS["grokfast-protocol"].models == ("transformer",)
+    r = sensitivity(from_dict(TINY), "quick", tmp_path / "a", torch.device("cpu"), ("tickets",), train=False, progress=False)
+    assert "grokfast-protocol" not in r["variants"] and "t99" in r["variants"]  # the MLP's default grid
+    args = ["sensitivity", "--variants", "grokfast-protocol", "--no-train", "--out", str(tmp_path / "b")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "variant grokfast-protocol is for model.name = transformer; got 'mlp'" in err and "Traceback" not in err

@@ -38,6 +38,7 @@ import pandas as pd
 from ..analysis.claims import claim_key, merge_claims, verdict_of
 from ..analysis.tables import build_tables
 from ..config import Config, apply_overrides
+from ..errors import UserError
 from ..registry import Registry
 from ..spec import RunSpec
 from ..store import Store, write_json
@@ -125,6 +126,8 @@ class Variant:
     # where the variant is the authors' own setting: what it takes from them, citing their file
     # and commit; its claim rows join claims.json under this protocol (the module docstring)
     protocol: str | None = None
+    # the model.name values it is meant for (None: all); the default grid leaves it out elsewhere
+    models: tuple[str, ...] | None = None
 
 
 VARIANTS: Registry[Variant] = Registry("variant")
@@ -175,6 +178,20 @@ for _v in (
             protocol="authors-popup's settings, and the kept weights train with the scores under one AdamW at lr "
                      "0.01 and weight decay 1 (train_slth.py --weight_learning --double_reg, edge_pop_w_decay.sh "
                      "at 74c55e6)"),
+    # ironjr/grokfast at b891518, README "Algorithmic Data (Transformer decoder, Grokfast)": main.py
+    # --filter ema --alpha 0.98 --lamb 2.0 --weight_decay 0.005 on x·y mod 97, half the pairs for
+    # training (main.py at 47397ee); its baseline groks at 39,890 steps, Grokfast at 910. For
+    # A1, the claim Grokfast makes: run with --experiments accelerators on the transformer.
+    Variant("grokfast-protocol", "A1 as Grokfast's README runs it: x·y mod 97, half the pairs for training, "
+            "weight decay 0.005, EMA filter α 0.98, λ 2 (the transformer)",
+            # α 0.98 and λ 2 are the EMA filter's defaults here (config.OptimConfig)
+            ("task.p=97", "task.op=mul", "task.train_frac=0.5", "optim.weight_decay=0.005"), trained=True,
+            models=("transformer",),
+            protocol="x·y mod 97, train_frac 0.5, weight decay 0.005, Grokfast EMA α 0.98, λ 2 (README and main.py "
+                     "of ironjr/grokfast at b891518 / 47397ee); still ours: the paper's 1-layer transformer (theirs: 2 "
+                     "layers, LayerNorm), full batch (theirs: 512), decoupled AdamW (theirs: Adam's L2 decay), no lr "
+                     "warm-up, y = 0 kept, 30k steps (theirs: 300k), and the base at weight decay 0.005 too (their "
+                     "baseline runs at 0)"),
 ):  # fmt: skip
     VARIANTS.register(_v)
 
@@ -222,6 +239,10 @@ def sensitivity(
     runs stays "not run"."""
     names = variants if variants is not None else tuple(VARIANTS.names())
     chosen = [VARIANTS[n] for n in names]  # an unknown name lists the valid ones
+    model = cfg.model.name
+    if variants is not None and (wrong := [v.name for v in chosen if v.models and model not in v.models]):
+        raise UserError(f"variant {wrong[0]} is for model.name = {' or '.join(VARIANTS[wrong[0]].models)}; got {model!r}")
+    chosen = [v for v in chosen if not v.models or model in v.models]  # the default grid: what applies here
     # every configuration checked against every experiment it runs, before anything trains
     vcfgs = {v.name: apply_overrides(cfg, list(v.overrides)) for v in chosen if not v.field}
     # a variant that changes nothing here (t95 where the threshold is already 95%) would only
