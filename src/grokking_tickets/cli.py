@@ -224,12 +224,11 @@ def cmd_run(args: argparse.Namespace) -> None:
     from .experiments.run import run_experiment, scaled
     from .runner import resolve_device
 
-    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers)
+    device = resolve_device(args.device)
+    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers, device)
     cfg = _resolve(args)
     cfg = scaled(cfg, args.scale, args.seeds is not None)
-    result = run_experiment(
-        args.name, cfg, args.scale, args.out, resolve_device(args.device), not args.no_progress, executor
-    )
+    result = run_experiment(args.name, cfg, args.scale, args.out, device, not args.no_progress, executor)
     print(result.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}"))
     from .report.writer import verdict_text
 
@@ -263,9 +262,10 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     if args.scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
-    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers)
+    device = resolve_device(args.device)
+    executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers, device)
     claims, sections, settings, runtime = reproduce(
-        args.scale, args.out, resolve_device(args.device), args.seeds, not args.no_progress, args.mnist_dir,
+        args.scale, args.out, device, args.seeds, not args.no_progress, args.mnist_dir,
         executor=executor, max_seeds=args.max_seeds,
     )  # fmt: skip
     md, html = write_reports(Path(args.out), claims, sections, settings, runtime)

@@ -174,11 +174,17 @@ EXECUTORS.register(RayExecutor)
 
 
 def make_executor(
-    name: str, address: str | None = None, max_members: int | None = None, workers: int | None = None
+    name: str,
+    address: str | None = None,
+    max_members: int | None = None,
+    workers: int | None = None,
+    device: torch.device | None = None,
 ) -> Executor:
     """The executor ``--executor NAME --ray-address ADDRESS --max-members N --workers W`` asks
-    for; an unknown name is a UserError that lists the valid ones."""
+    for, to train on ``device``; an unknown name is a UserError that lists the valid ones."""
     executor = EXECUTORS[name]
+    if executor is ProcessExecutor and device is not None and device.type != "cpu":
+        raise UserError("--executor processes trains on the CPU; on a GPU use local (one process feeds the device)")
     if address and executor is not RayExecutor:
         raise UserError("--ray-address is for --executor ray")
     if workers is not None and executor is not ProcessExecutor:

@@ -5,7 +5,7 @@ import pytest
 
 
 def run_cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "grokking_tickets", *args], capture_output=True, text=True, **kw)
+    return subprocess.run([sys.executable, "-m", "grokking_tickets", *args], capture_output=True, text=True, check=False, **kw)
 
 
 @pytest.mark.parametrize(
@@ -36,18 +36,45 @@ def run_cli(*args, **kw):
         (["run", "nope"], "valid experiments: tickets"),
         (["run", "tickets", "--max-members", "0"], "--max-members must be at least 1; got 0"),
         (["reproduce", "--max-members", "-3"], "--max-members must be at least 1; got -3"),
+        (["run", "tickets", "--executor", "processes", "--workers", "0"], "--workers must be at least 1; got 0"),
+        (["run", "tickets", "--workers", "2"], "--workers is for --executor processes"),
     ],
 )
-def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
-    """Each refused before any training: one line, exit code 2, no traceback, no run trained."""
-    r = run_cli(*args, "--out", str(tmp_path)) if args[0] in ("train", "run", "reproduce") else run_cli(*args)
-    assert r.returncode == 2, r.stderr
-    lines = r.stderr.strip().splitlines()
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys):
+    """Each refused before any training: one line, exit code 2, no traceback, no run trained.
+    In this process (cli.main, what the entry point calls): a subprocess per case would spend
+    its seconds importing torch; the entry point itself is tested below."""
+    from grokking_tickets import cli
+
+    argv = [*args, "--out", str(tmp_path)] if args[0] in ("train", "run", "reproduce") else list(args)
+    try:
+        code = cli.main(argv)
+    except SystemExit as e:  # argparse's own errors (an unknown command) exit from parse_args
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
     assert message in lines[-1]
-    assert "Traceback" not in r.stderr
+    assert "Traceback" not in err
     if args[0] in ("train", "run", "reproduce"):
         assert len(lines) == 1
         assert not list(tmp_path.glob("runs/*")), "a run was started"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--set", "task.p=1", "--out"], "task.p must be at least 2"),  # a configuration error
+        (["frobnicate"], "invalid choice"),  # argparse's
+        (["run", "tickets", "--set", "ticket.step=2500", "--out"], "dense weights at step 2,500"),  # an experiment's check
+    ],
+)
+def test_bad_input_at_the_entry_point_is_one_line_exit_2(args, message, tmp_path):
+    """The same through `python -m grokking_tickets`, as a user meets it."""
+    r = run_cli(*args, str(tmp_path)) if args[-1] == "--out" else run_cli(*args)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr.strip().splitlines()[-1] and "Traceback" not in r.stderr
+    assert not list(tmp_path.glob("runs/*")), "a run was started"
 
 
 def test_many_seeds_are_allowed_when_asked_for():

@@ -94,3 +94,5 @@ def test_bad_executor_options_are_clear_errors():
     with pytest.raises(UserError, match="--workers is for --executor processes"):
         make_executor("local", workers=2)
     assert make_executor("processes", workers=3).parallel == 3
+    with pytest.raises(UserError, match="--executor processes trains on the CPU"):
+        make_executor("processes", device=torch.device("cuda"))  # refused before anything starts
