@@ -264,16 +264,28 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
     device = resolve_device(args.device)
     executor = make_executor(args.executor, args.ray_address, args.max_members, args.workers, device)
+
+    estimate: list[float] = []  # the rough training time announced at the start, for the closing line
+
+    def announce() -> None:  # the first line, once the input is checked: the plan and a rough time for it
+        from .status import eta_line, eta_seconds, reproduce_plan
+
+        plan = reproduce_plan(args.out, args.scale, args.seeds, args.mnist_dir, args.max_seeds)
+        eta = eta_seconds(plan, device, args.max_members)
+        estimate.append(eta["seconds"])
+        print(eta_line(plan, eta), file=sys.stderr, flush=True)
+
     claims, sections, settings, runtime = reproduce(
         args.scale, args.out, device, args.seeds, not args.no_progress, args.mnist_dir,
-        executor=executor, max_seeds=args.max_seeds,
+        executor=executor, max_seeds=args.max_seeds, announce=None if args.no_progress else announce,
     )  # fmt: skip
     md, html = write_reports(Path(args.out), claims, sections, settings, runtime)
     width = max((len(c["id"]) for c in claims), default=0)
     for c in claims:
         print(f"{c['id']:<{width}}  {verdict_text(c)}")
     spent = [f"{cfg} {t['minutes']:.1f} min ({t['model_steps']:,} model-steps)" for cfg, t in settings["time"].items() if cfg != "(all)"]
-    print(f"{runtime / 60:.1f} min: {'; '.join(spent)}; wrote {md} and {html}")
+    said = f" (training estimated at {estimate[0] / 60:.1f} min at the start)" if estimate else ""
+    print(f"{runtime / 60:.1f} min{said}: {'; '.join(spent)}; wrote {md} and {html}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from safetensors import safe_open
 
 from .analysis.tables import store_arithmetics
+from .config import MAX_SEEDS
 from .errors import UserError
 from .store import Store, file_lock
 
@@ -221,9 +222,12 @@ def new_store_plan(root: str | Path, scale: str, seeds: str | None = None) -> di
         return reproduce_plan(empty, scale, seeds)
 
 
-def reproduce_plan(root: str | Path, scale: str, seeds: str | None = None) -> dict[str, Any]:
+def reproduce_plan(
+    root: str | Path, scale: str, seeds: str | None = None, mnist_dir: str | None = None, max_seeds: int = MAX_SEEDS
+) -> dict[str, Any]:
     """What ``reproduce --scale SCALE [--seeds SEEDS] --out ROOT`` would still train, found
-    without training: in all, and by experiment."""
+    without training: in all, by experiment, and by model (``by_model``: model name -> runs,
+    model-steps and the first configuration that trains it, which :func:`eta_seconds` times)."""
     import torch
 
     from .experiments.base import plan_experiment
@@ -236,20 +240,60 @@ def reproduce_plan(root: str | Path, scale: str, seeds: str | None = None) -> di
     planned: dict[str, Any] = {}
     unknown = 0
     by_experiment = []
+    config_of: dict[str, Any] = {}  # model name -> the first configuration of that model
 
-    def left(specs: dict[str, Any]) -> tuple[int, int]:  # (runs not done, their model-steps to go)
-        todo = {rid: spec for rid, spec in specs.items() if not store.is_done(rid)}
-        return len(todo), sum(sp.train.steps - (run_state(store.run_dir(r))["step"] or 0) for r, sp in todo.items())
+    def todo(specs: dict[str, Any]) -> dict[str, int]:  # run id -> its model-steps still to go
+        left = {rid: spec for rid, spec in specs.items() if not store.is_done(rid)}
+        return {r: sp.train.steps - (run_state(store.run_dir(r))["step"] or 0) for r, sp in left.items()}
 
-    for _, cfg, experiments in plan_configs(scale, seeds):
+    for _, cfg, experiments in plan_configs(scale, seeds, mnist_dir, max_seeds):
+        config_of.setdefault(cfg.model.name, cfg)
         for experiment in experiments:
             ctx = plan_experiment(experiment, cfg, store, torch.device("cpu"), scale)
             planned.update(ctx.planned)
             unknown += ctx.unknown
-            runs, steps = left(ctx.planned)
-            by_experiment.append(
-                {"experiment": ctx.experiment, "runs": runs, "known": len(ctx.planned), "model_steps": steps, "later": ctx.unknown}
-            )
-    runs, steps = left(planned)
-    return {"scale": scale, "seeds": seeds, "runs": runs, "model_steps": steps, "known": len(planned), "later": unknown,
-            "experiments": by_experiment}  # fmt: skip
+            left = todo(ctx.planned)
+            by_experiment.append({"experiment": ctx.experiment, "runs": len(left), "known": len(ctx.planned),
+                                  "model_steps": sum(left.values()), "later": ctx.unknown})  # fmt: skip
+    left = todo(planned)
+    by_model: dict[str, dict[str, Any]] = {}
+    for rid, steps in left.items():
+        m = by_model.setdefault(planned[rid].model.name, {"runs": 0, "model_steps": 0})
+        m["runs"] += 1
+        m["model_steps"] += steps
+    for name, m in by_model.items():
+        m["config"] = config_of[name].to_dict()  # JSON, as the rest (status --plan --json prints it)
+    return {"scale": scale, "seeds": seeds, "runs": len(left), "model_steps": sum(left.values()), "known": len(planned),
+            "later": unknown, "experiments": by_experiment, "by_model": by_model}  # fmt: skip
+
+
+def eta_seconds(plan: dict[str, Any], device, max_members: int | None = None, steps: int = 10) -> dict[str, Any]:
+    """A rough time for the training a plan holds: each model's model-steps left, divided by the
+    rate a population of it reaches here now, timed for ``steps`` steps (a few seconds in all).
+    Rough by construction: real cohorts differ in size, masks and filters, the machine's load
+    changes, and runs planned later, judging and drawing are not counted."""
+    from .bench import population_steps_per_s
+    from .config import from_dict
+    from .runner import default_max_members
+    from .spec import RunSpec
+
+    rates, total = {}, 0.0
+    for name, m in plan["by_model"].items():
+        cfg = from_dict(m["config"])
+        cap = max_members or default_max_members(RunSpec.dense(cfg, 0), device)
+        rates[name] = population_steps_per_s(cfg, min(m["runs"], cap), steps, str(device))
+        total += m["model_steps"] / rates[name]
+    return {"seconds": total, "rates": rates}
+
+
+def eta_line(plan: dict[str, Any], eta: dict[str, Any]) -> str:
+    """reproduce's first line: what it will train and about how long that takes here."""
+    from .progress import duration
+
+    later = f"; {plan['later']} more once the runs they depend on are trained" if plan["later"] else ""
+    rates = ", ".join(f"{n} {r:,.0f}" for n, r in eta["rates"].items())
+    return (
+        f"plan: {plan['runs']} runs to train ({plan['model_steps']:,} model-steps){later}; about "
+        f"{duration(eta['seconds'])} of training here (model-steps/s measured just now: {rates}; rough)"
+        if plan["runs"] else f"plan: nothing to train, every planned run is in the store{later}"
+    )

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 from conftest import crash_at_step
 
 from grokking_tickets import cli
@@ -87,7 +88,11 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # polynomial regression (10k) and sparse parity (20k).
     steps = 62 * 30000 + 6 * 2000 + 16 * 30000 + 4 * 10000 + 4 * 20000
     by = {e["experiment"]: e for e in plan.pop("experiments")}
+    models = {n: (m["runs"], m["model_steps"], m["config"]["model"]["name"]) for n, m in plan.pop("by_model").items()}
     assert plan == {"scale": "quick", "seeds": None, "runs": 92, "model_steps": steps, "known": 92, "later": 6}
+    # by model: the MLP's 56 + 16 runs of 30k and edge-popup's 6, the transformer's 4, MNIST's 2, the dense MLP's 8
+    assert models == {"mlp": (78, 72 * 30000 + 6 * 2000, "mlp"), "transformer": (4, 4 * 30000, "transformer"),
+                      "mnist-mlp": (2, 2 * 30000, "mnist-mlp"), "dense-mlp": (8, 4 * 10000 + 4 * 20000, "dense-mlp")}  # fmt: skip
     # by experiment: a run two experiments share (tickets' base is pai's) counts in both
     assert by["tickets"] == {"experiment": "tickets", "runs": 4, "known": 4, "model_steps": 4 * 30000, "later": 0}
     assert by["edge-popup"]["model_steps"] == 2 * 30000 + 6 * 2000 and by["norm-control"]["later"] == 4
@@ -98,10 +103,34 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     assert cli.main(["status", str(new), "--plan", "quick", "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     rp = again.pop("reproduce_plan")
-    assert rp.pop("experiments") == list(by.values()) and rp == plan
+    assert rp.pop("experiments") == list(by.values()) and rp.pop("by_model").keys() == models.keys() and rp == plan
     assert again == {"store": str(new), "exists": False} and not new.exists()
     # --seeds: the plan reproduce --seeds would train, and a table by experiment in the text
     assert cli.main(["status", str(new), "--plan", "quick", "--seeds", "0-2"]) == 0
     text = capsys.readouterr().out
     assert "reproduce --scale quick --seeds 0-2 would still train" in text and "\n  tickets " in text
     assert cli.main(["status", str(new)]) == 2  # without --plan it is still not a store
+
+
+def test_reproduce_says_what_it_will_train_and_about_how_long_first(tmp_path, monkeypatch):
+    """The ETA: each model's model-steps left over the rate a population of it reaches here, timed
+    for a few steps (faked here: timings are the bench's job, never a test's)."""
+    from grokking_tickets import bench
+    from grokking_tickets.status import eta_line, eta_seconds, new_store_plan
+
+    timed = []
+
+    def fake_rate(cfg, K, steps, device):
+        timed.append((cfg.model.name, K))
+        return {"mlp": 2000.0, "transformer": 200.0, "mnist-mlp": 100.0, "dense-mlp": 1000.0}[cfg.model.name]
+
+    monkeypatch.setattr(bench, "population_steps_per_s", fake_rate)
+    plan = new_store_plan(tmp_path / "new", "quick")
+    eta = eta_seconds(plan, torch.device("cpu"))
+    # each model timed once, at the population it would train in (the MLP's 78 runs: its cap of 16)
+    assert sorted(timed) == [("dense-mlp", 8), ("mlp", 16), ("mnist-mlp", 2), ("transformer", 4)]
+    expected = (72 * 30000 + 6 * 2000) / 2000 + 4 * 30000 / 200 + 2 * 30000 / 100 + (4 * 10000 + 4 * 20000) / 1000
+    assert eta["seconds"] == pytest.approx(expected)
+    line = eta_line(plan, eta)
+    assert line.startswith("plan: 92 runs to train (2,472,000 model-steps); 6 more once") and "about 40.1 min" in line
+    assert eta_line({**plan, "runs": 0, "later": 0}, eta) == "plan: nothing to train, every planned run is in the store"

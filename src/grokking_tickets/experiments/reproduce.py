@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,10 @@ def reproduce(
     mnist_dir: str | None = None,
     executor: Executor | None = None,
     max_seeds: int = MAX_SEEDS,
+    announce: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], float]:
-    """Train and judge the plan; returns (claims, report sections, settings, run time in s)."""
+    """Train and judge the plan; returns (claims, report sections, settings, run time in s).
+    ``announce`` is called once the input is checked, before anything trains (the CLI's first line)."""
     out = Path(out)
     t0 = time.time()
     sections, settings = [], {"scale": scale}
@@ -131,6 +134,8 @@ def reproduce(
     for _, cfg, _ in configs:
         if cfg.task.name == "mnist":  # MNIST comes last: a missing data set must fail first
             check_mnist_source(cfg.task.data_dir or None)
+    if announce is not None:
+        announce()
     done, total = 0, sum(len(experiments) for *_, experiments in configs)
     timing = []
     for preset, cfg, experiments in configs:
