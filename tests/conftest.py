@@ -17,6 +17,13 @@ from grokking_tickets.store import Store
 from grokking_tickets.train import population
 
 
+@pytest.fixture(autouse=True)
+def _no_measured_population_sizes(tmp_path_factory, monkeypatch):
+    """A user's `bench --save` (tuning.py) must not change the cohorts the tests expect: every
+    test sees an empty cache folder of its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
 class Crash(Exception):
     """What a crashed training raises in the tests."""
 

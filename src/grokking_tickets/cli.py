@@ -87,7 +87,8 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
     p.add_argument(
         "--max-members", type=int, metavar="N",
-        help="at most N runs in one population (default: 1,024 on a GPU; on a CPU the model's own, 16 for the MLP, else 64)",
+        help="at most N runs in one population (default: what `bench --save` measured on this machine, else 1,024 on a "
+        "GPU and on a CPU the model's own, 16 for the MLP, else 64)",
     )  # fmt: skip
 
 
@@ -164,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", metavar="FILE", help="also draw throughput against K to FILE (a PNG)")
     p.add_argument("--workers", type=int, default=0, metavar="W",
                    help="also time W single-threaded processes at each K at once, the layout of --executor processes (CPU)")  # fmt: skip
+    p.add_argument("--save", action="store_true",
+                   help="keep each model's best K for this machine: the runner's populations here hold that many runs")  # fmt: skip
 
     p = sub.add_parser("status", help="what a run store holds: experiments, runs by state, claims, disk use")
     p.add_argument("out", help="the run store folder")
@@ -322,6 +325,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
     result = run_bench(quick=args.quick, sizes=sizes, models=models, device=str(device), workers=args.workers)
     if args.figure:
         k_curve_figure(result, args.figure)
+    if args.save:
+        from .config import load_preset
+        from .tuning import save
+
+        best = {load_preset(BENCH_MODELS[m]).model.name: result[m]["best_K"] for m in models}
+        path = save(device, best)
+        sizes_now = ", ".join(f"{n} {k}" for n, k in best.items())
+        print(f"saved to {path}: populations on this machine now hold up to {sizes_now} runs", file=sys.stderr)
     if args.out:
         from .store import write_json
 

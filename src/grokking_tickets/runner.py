@@ -25,6 +25,7 @@ from .executors import Executor, LocalExecutor
 from .models import MODELS
 from .spec import RunSpec
 from .store import Store
+from .tuning import best_k
 
 
 def resolve_device(name: str) -> torch.device:
@@ -123,7 +124,11 @@ def cohort_jobs(
 
 
 def default_max_members(spec: RunSpec, device: torch.device) -> int:
-    """The most runs one population holds by default: 1,024 on a GPU, which wants hundreds to
-    fill its cores; on a CPU the model's ``cpu_max_members``, where its throughput against K
-    stops rising before the members' working set leaves the caches (models/base.py)."""
+    """The most runs one population holds by default: the best K ``bench --save`` measured for
+    the model on this machine (tuning.py), else 1,024 on a GPU, which wants hundreds to fill its
+    cores, and on a CPU the model's ``cpu_max_members``, where its throughput against K stops
+    rising before the members' working set leaves the caches (models/base.py)."""
+    measured = best_k(spec.model.name, device)
+    if measured is not None:
+        return measured
     return 1024 if device.type == "cuda" else MODELS[spec.model.name].cpu_max_members

@@ -30,7 +30,7 @@ LAYERS = [
     ("pruning",),
     ("trackers",),
     ("cohort",),
-    ("executors", "runner"),
+    ("executors", "runner", "tuning"),
     ("analysis",),
     ("experiments",),
     ("report",),
