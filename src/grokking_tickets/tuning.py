@@ -32,7 +32,8 @@ def machine(device) -> dict[str, Any]:
     import torch
 
     dev = torch.device(device)
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{cpu()['vendor']} {cpu()['model']}"
+    gpu = dev.type == "cuda" and torch.cuda.is_available()
+    name = torch.cuda.get_device_name(dev) if gpu else f"{cpu()['vendor']} {cpu()['model']}"
     return {"device": dev.type, "name": name, "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
