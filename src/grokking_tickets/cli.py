@@ -287,7 +287,10 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     for c in claims:
         print(f"{c['id']:<{width}}  {verdict_text(c)}")
     spent = [f"{cfg} {t['minutes']:.1f} min ({t['model_steps']:,} model-steps)" for cfg, t in settings["time"].items() if cfg != "(all)"]
-    said = f" (training estimated at {estimate[0] / 60:.1f} min at the start)" if estimate else ""
+    # the share of this machine's rates the whole call reached: the planned runs at the rates timed
+    # at the start, over the minutes it took (judging, drawing and runs planned later count against it)
+    said = (f" (the planned runs, at the rates timed at the start, {estimate[0] / 60:.1f} min: "
+            f"{estimate[0] / runtime:.0%} of it)" if estimate and runtime > 0 and estimate[0] > 0 else "")  # fmt: skip
     print(f"{runtime / 60:.1f} min{said}: {'; '.join(spent)}; wrote {md} and {html}")
 
 
