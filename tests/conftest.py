@@ -24,6 +24,32 @@ def _no_measured_population_sizes(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
+def train_dense_then_derived(out, executor, cfg: dict, seeds) -> pd.DataFrame:
+    """An executor's whole path on a tiny store: dense runs, then runs made from their weights
+    (a ticket, a late-rewound ticket, a random mask, a scaled θ0), each level one call of the
+    runner with ``executor``; returns summary.csv's table (metrics.parquet beside it)."""
+    from grokking_tickets.analysis.tables import write_tables
+    from grokking_tickets.runner import train_runs
+    from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
+
+    store = Store(out)
+    dense = [RunSpec.dense(from_dict(cfg), s) for s in seeds]
+    derived = [
+        RunSpec(d.task, d.model, d.optim, d.train, d.seed, init)
+        for d in dense
+        for init in (
+            InitSpec(mask=MaskSpec("magnitude", 0.6, "global", d.run_id, 200)),
+            InitSpec(1.0, MaskSpec("magnitude", 0.3, "global", d.run_id, 100), d.run_id, 100),
+            InitSpec(mask=MaskSpec("random", 0.5, "global")),
+            InitSpec(scale=0.7),
+        )
+    ]
+    for specs in (dense, derived):
+        train_runs(specs, store, torch.device("cpu"), progress=False, executor=executor)
+    store.register("x", [{"arm": f"a{i % 5}", "run_id": s.run_id, "seed": s.seed} for i, s in enumerate(dense + derived)])
+    return write_tables(store)
+
+
 class Crash(Exception):
     """What a crashed training raises in the tests."""
 

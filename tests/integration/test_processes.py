@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 import torch
+from conftest import train_dense_then_derived
 
-from grokking_tickets.analysis.tables import write_tables
 from grokking_tickets.arithmetic import denormals
 from grokking_tickets.config import from_dict
 from grokking_tickets.errors import UserError
@@ -22,22 +22,8 @@ CFG = {
 
 
 def _train(out, executor):
-    """Dense runs, then, in the workers, tickets made from them (one late-rewound) and controls."""
-    store = Store(out)
-    dense = [RunSpec.dense(from_dict(CFG), s) for s in CFG["seeds"]]
-    derived = [
-        RunSpec(d.task, d.model, d.optim, d.train, d.seed, init)
-        for d in dense
-        for init in (
-            InitSpec(mask=MaskSpec("magnitude", 0.6, "global", d.run_id, 200)),
-            InitSpec(1.0, MaskSpec("magnitude", 0.3, "global", d.run_id, 100), d.run_id, 100),
-            InitSpec(scale=0.7),
-        )
-    ]
-    for specs in (dense, derived):
-        train_runs(specs, store, torch.device("cpu"), progress=False, executor=executor)
-    store.register("p", [{"arm": f"a{i % 4}", "run_id": s.run_id, "seed": s.seed} for i, s in enumerate(dense + derived)])
-    return write_tables(store)
+    """Dense runs, then, in the workers, runs made from their weights (conftest)."""
+    return train_dense_then_derived(out, executor, CFG, CFG["seeds"])
 
 
 @pytest.fixture
@@ -56,7 +42,7 @@ def test_worker_processes_give_the_local_numbers_at_one_thread(tmp_path, one_thr
             b = _train(tmp_path / "processes", executor)
     finally:
         executor.close()
-    assert len(a) == 12 and (a.status == "ok").all()
+    assert len(a) == 15 and (a.status == "ok").all()
     assert a.arithmetic.nunique() == 1 and a.arithmetic[0] != "unrecorded"
     pd.testing.assert_frame_equal(a, b)  # the arithmetic column too: the workers compute with one thread
     pd.testing.assert_frame_equal(

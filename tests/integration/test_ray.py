@@ -3,15 +3,11 @@
 import pandas as pd
 import pytest
 import torch
+from conftest import train_dense_then_derived
 
 from grokking_tickets import arithmetic
-from grokking_tickets.analysis.tables import write_tables
 from grokking_tickets.arithmetic import denormals
-from grokking_tickets.config import from_dict
 from grokking_tickets.executors import RayExecutor
-from grokking_tickets.runner import train_runs
-from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
-from grokking_tickets.store import Store
 
 ray = pytest.importorskip("ray")
 
@@ -32,24 +28,7 @@ def local_ray():
 
 def _train(out, executor):
     """Dense runs, then made from them in the workers: tickets (one late-rewound) and controls."""
-    store = Store(out)
-    dense = [RunSpec.dense(from_dict(CFG), s) for s in CFG["seeds"]]
-    derived = [
-        RunSpec(d.task, d.model, d.optim, d.train, d.seed, init)
-        for d in dense
-        for init in (
-            InitSpec(mask=MaskSpec("magnitude", 0.6, "global", d.run_id, 200)),
-            InitSpec(1.0, MaskSpec("magnitude", 0.3, "global", d.run_id, 100), d.run_id, 100),
-            InitSpec(mask=MaskSpec("random", 0.5, "global")),
-            InitSpec(scale=0.7),
-        )
-    ]
-    for specs in (dense, derived):
-        train_runs(specs, store, torch.device("cpu"), progress=False, executor=executor)
-    store.register(
-        "ray", [{"arm": f"a{i % 5}", "run_id": s.run_id, "seed": s.seed} for i, s in enumerate(dense + derived)]
-    )
-    return write_tables(store)
+    return train_dense_then_derived(out, executor, CFG, CFG["seeds"])
 
 
 def test_ray_executor_gives_the_local_numbers(local_ray, tmp_path):
