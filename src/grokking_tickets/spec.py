@@ -66,7 +66,9 @@ class InitSpec:
 
 def task_identity(task: TaskConfig) -> dict[str, Any]:
     """What defines the task, for run ids: its name and the fields its task class declares."""
-    out = {"name": task.name, **{f: getattr(task, f) for f in TASKS[task.name].config_fields}}
+    kind = TASKS[task.name]
+    out = {"name": task.name, **{f: getattr(task, f) for f in kind.config_fields}}
+    out.update({f: getattr(task, f) for f, default in kind.identity_defaults.items() if getattr(task, f) != default})
     if task.split != "fixed":  # a per-run split has no split seed; "fixed" stays out, keeping old ids
         del out["split_seed"]
         out["split"] = task.split

@@ -79,3 +79,29 @@ def test_dense_mlp_of_any_depth_has_autograd_gradients(widths):
     torch.nn.functional.mse_loss(model.forward(leaves, x), torch.nn.functional.one_hot(y, 3).double()).backward()
     for k in leaves:
         torch.testing.assert_close(grads[k][0], leaves[k].grad)
+
+
+@pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")
+def test_the_authors_official_sets_are_the_test_sets_start_for_training_and_the_training_sets_for_testing():
+    from grokking_tickets.tasks import build_dataset
+    from grokking_tickets.tasks.mnist import _arrays
+
+    images, _ = _arrays("")
+    data = build_dataset(TaskConfig(name="mnist", mnist_sets="official"), 0)
+    assert torch.equal(data.train_x, images[60000:61000]) and torch.equal(data.test_x, images[:60000])
+    assert data.train_y[:5].tolist() == [7, 2, 1, 0, 4]  # the official test set begins 7, 2, 1, 0, 4
+    assert data.test_y[:5].tolist() == [5, 0, 4, 1, 9]  # and the training set 5, 0, 4, 1, 9
+    assert torch.equal(build_dataset(TaskConfig(name="mnist", mnist_sets="official"), 3).train_y, data.train_y)
+
+
+def test_mnist_sets_enter_a_run_id_only_when_official():
+    from grokking_tickets.errors import UserError
+    from grokking_tickets.spec import task_identity
+
+    drawn = task_identity(TaskConfig(name="mnist"))
+    assert drawn == {"name": "mnist", "n_train": 1000, "n_test": 60000, "split_seed": 0}  # the ids of older runs
+    assert task_identity(TaskConfig(name="mnist", mnist_sets="official")) == {**drawn, "mnist_sets": "official"}
+    with pytest.raises(UserError, match="official test set"):
+        TaskConfig(name="mnist", mnist_sets="official", n_train=20000)
+    with pytest.raises(UserError, match="task.mnist_sets"):
+        TaskConfig(name="mnist", mnist_sets="theirs")

@@ -178,6 +178,18 @@ for _v in (
             protocol="authors-popup's settings, and the kept weights train with the scores under one AdamW at lr "
                      "0.01 and weight decay 1 (train_slth.py --weight_learning --double_reg, edge_pop_w_decay.sh "
                      "at 74c55e6)"),
+    # gouki510/Grokking-Tickets at 28ba672: config/config_pruning_mnist.py sets reinitialize = False,
+    # so prune.py leaves the pruned net at the dense run's final weights (no rewind to θ0), and
+    # data_module.py's MNISTDataModule trains on the official test set and tests on the official
+    # training set. For C3: run with --experiments tickets on the MNIST configuration.
+    Variant("authors-mnist", "C3 as the authors' MNIST pruning runs it: the ticket keeps the dense run's final "
+            "weights (no rewind), trained on the official test set's first 1,000 images, tested on the official "
+            "60,000 training images", ("task.mnist_sets=official", "ticket.rewind_step=100000"), trained=True,
+            models=("mnist-mlp",),
+            protocol="the ticket keeps the dense run's final weights, not rewound to θ0 (config/config_pruning_mnist.py "
+                     "reinitialize = False, prune.py), trained on the first 1,000 images of the official test set and "
+                     "tested on the official 60,000 training images (data_module.py MNISTDataModule), at 28ba672; "
+                     "still ours: a fresh AdamW for the ticket, full batch"),
     # ironjr/grokfast at b891518, README "Algorithmic Data (Transformer decoder, Grokfast)": main.py
     # --filter ema --alpha 0.98 --lamb 2.0 --weight_decay 0.005 on x·y mod 97, half the pairs for
     # training (main.py at 47397ee); its baseline groks at 39,890 steps, Grokfast at 910. For

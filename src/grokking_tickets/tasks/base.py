@@ -48,6 +48,9 @@ class Task:
     # validation reads before any data exists; the trainer reads the targets' dtype (train/loss.py)
     target: ClassVar[str] = "class"
     config_fields: ClassVar[tuple[str, ...]]
+    # fields added later: in a run's id only where they differ from these values, so the runs
+    # made before a field existed keep their ids
+    identity_defaults: ClassVar[dict[str, object]] = {}
 
     @staticmethod
     def build(cfg: TaskConfig, split_seed: int) -> Dataset:
