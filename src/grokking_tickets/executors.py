@@ -135,7 +135,9 @@ class ProcessExecutor:
         if self._pool is None:
             # spawn: a fresh interpreter imports the package, which pins the arithmetic before torch
             # loads (arithmetic.pin); a forked child would inherit this process's torch threads
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_exit_with, initargs=(os.getpid(),)
+            )
             atexit.register(self.close)
         root, mode, track = str(Path(store.root).resolve()), denormal_mode(), os.environ.get(TRACK_ENV, "")
         longest_first = sorted(jobs, key=lambda j: -len(j.members) * (j.members[0].train.steps - j.start))
@@ -216,6 +218,21 @@ def worker_setup(threads: int, track: str = "") -> None:
         os.environ[TRACK_ENV] = track
     else:
         os.environ.pop(TRACK_ENV, None)
+
+
+def _exit_with(parent: int, every_s: float = 0.5) -> None:
+    """A worker of :class:`ProcessExecutor` ends within ``every_s`` of its driver: the driver holds
+    the locks of the runs the worker trains (runner.train_runs), so a worker that outlived it (the
+    driver killed) would go on writing runs another command may now lock and train."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)  # no cleanup to wait for: the store's writes are atomic (files.atomic_write)
+
+    threading.Thread(target=watch, name="exit-with-driver", daemon=True).start()
 
 
 def _process_task(spec_dicts, start, root, init, mode, track):

@@ -82,3 +82,14 @@ def test_bad_executor_options_are_clear_errors():
     assert make_executor("processes", workers=3).parallel == 3
     with pytest.raises(UserError, match="--executor processes trains on the CPU"):
         make_executor("processes", device=torch.device("cuda"))  # refused before anything starts
+
+
+def test_a_worker_ends_with_its_driver():
+    """Killed drivers leave no worker training runs whose locks died with them: a process set up
+    as a worker of a parent that is not its own (its parent is gone) exits within a second."""
+    import subprocess
+    import sys
+
+    code = "from grokking_tickets.executors import _exit_with; import time; _exit_with(1, 0.1); time.sleep(30)"
+    r = subprocess.run([sys.executable, "-c", code], timeout=20, check=False)
+    assert r.returncode == 1
