@@ -84,7 +84,7 @@ def publish(source: str | Path, dest: str | Path, experiments: list[str] | None 
         ident = done.get("arithmetic")
         if ident:
             arithmetics[json.dumps(ident, sort_keys=True)] = ident
-    files = {str(p.relative_to(out)): _sha256(p) for p in sorted(out.rglob("*")) if p.is_file()}
+    files = {rel: _sha256(p) for p in sorted(out.rglob("*")) if p.is_file() and not _rebuilt(rel := str(p.relative_to(out)))}
     marker = {
         "published from": str(src),
         "runs": len(runs),
@@ -111,10 +111,14 @@ def check(dest: str | Path) -> list[str]:
     return problems
 
 
-# What `report` adds to a folder it reads (the long metrics table, the report, its locks): not
-# evidence. The files it rewrites (summary.csv, claims.json) must come out as published.
+# What `report` adds to a folder it reads (the long metrics table, the report, its locks, the
+# figures the analyses draw from the tables alone): not evidence, and not in the manifest. The
+# files it rewrites (summary.csv, claims.json) must come out as published.
 REBUILT = ("metrics.parquet", "report.md", "report.html")
 
 
 def _rebuilt(rel: str) -> bool:
-    return rel in REBUILT or rel.startswith(".locks/")
+    from .analysis.registry import registered
+
+    drawn = {f"figures/{f}.png" for _, a in registered().items() if not a.reads_weights for f in a.figures}
+    return rel in REBUILT or rel in drawn or rel.startswith(".locks/")

@@ -37,6 +37,9 @@ class Analysis:
     figure_of_claim: Mapping[str, str]  # claim id -> stem of the figure it is judged from
     run: Callable[[Path], AnalysisResult]  # store root -> result; UserError when nothing to read
     reads_weights: bool = True  # False: metrics and specs suffice (it can run on a published folder)
+    # the figures it draws from the tables alone (reads_weights False): on a published folder they
+    # are redrawn by `report`, like the report itself, so they are not part of its evidence
+    figures: tuple[str, ...] = ()
 
 
 ANALYSES: Registry[Analysis] = Registry("analysis")
