@@ -60,8 +60,10 @@ def reference_steps_per_s(cfg: Config, steps: int, warmup: int = 5, device: str 
     return steps / (time.perf_counter() - t0)
 
 
-def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu") -> float:
-    """Model-steps/s of a K-member dense population, evaluating every ``train.eval_every`` steps."""
+def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu", start=None) -> float:
+    """Model-steps/s of a K-member dense population, evaluating every ``train.eval_every`` steps.
+    ``start``, where given, is called after the warm-up, just before the clock starts (a barrier
+    that makes several processes time the same interval)."""
     data = build_dataset(cfg.task)
     model = build_model(cfg.model, data)
     members = [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(K)]
@@ -70,6 +72,8 @@ def population_steps_per_s(cfg: Config, K: int, steps: int, device: str = "cpu")
     for _ in range(3):  # warm-up: allocator, Adam state
         pop.step()
     _sync(device)
+    if start is not None:
+        start()
     t0 = time.perf_counter()
     for i in range(steps):
         pop.step()
@@ -89,23 +93,7 @@ def _worker_rate(preset: str, K: int, steps: int, barrier, results) -> None:
 
     torch.set_num_threads(1)
     apply_from_environment()
-    cfg = load_preset(preset)
-    data = build_dataset(cfg.task)
-    model = build_model(cfg.model, data)
-    pop = Population(model, data, cfg.optim, [Member(model.init(s), None, cfg.optim.weight_decay) for s in range(K)],
-                     cfg.train.loss, "cpu")  # fmt: skip
-    for _ in range(3):
-        pop.step()
-    barrier.wait()
-    t0 = time.perf_counter()
-    buf = []
-    for i in range(steps):
-        pop.step()
-        if (i + 1) % cfg.train.eval_every == 0:
-            buf.append(pop.evaluate())
-    if buf:
-        torch.stack(buf).cpu()
-    results.put(K * steps / (time.perf_counter() - t0))
+    results.put(population_steps_per_s(load_preset(preset), K, steps, "cpu", start=barrier.wait))
 
 
 def workers_steps_per_s(preset: str, K: int, steps: int, workers: int) -> float:

@@ -127,11 +127,16 @@ class ProcessExecutor:
     def parallel(self) -> int:
         return self.workers
 
+    @staticmethod
+    def refuse(device: torch.device) -> None:
+        """A UserError for any device but the CPU (make_executor asks before anything starts)."""
+        if device.type != "cpu":
+            raise UserError("--executor processes trains on the CPU; on a GPU use local (one process feeds the device)")
+
     def map(self, jobs: list[CohortJob], store: Store, device: torch.device, init: InitFn, progress: bool) -> None:
         if not jobs:
             return
-        if device.type != "cpu":
-            raise UserError("--executor processes trains on the CPU; on a GPU use local (one process feeds the device)")
+        self.refuse(device)
         if self._pool is None:
             # spawn: a fresh interpreter imports the package, which pins the arithmetic before torch
             # loads (arithmetic.pin); a forked child would inherit this process's torch threads
@@ -185,8 +190,8 @@ def make_executor(
     """The executor ``--executor NAME --ray-address ADDRESS --max-members N --workers W`` asks
     for, to train on ``device``; an unknown name is a UserError that lists the valid ones."""
     executor = EXECUTORS[name]
-    if executor is ProcessExecutor and device is not None and device.type != "cpu":
-        raise UserError("--executor processes trains on the CPU; on a GPU use local (one process feeds the device)")
+    if executor is ProcessExecutor and device is not None:
+        ProcessExecutor.refuse(device)
     if address and executor is not RayExecutor:
         raise UserError("--ray-address is for --executor ray")
     if workers is not None and executor is not ProcessExecutor:
@@ -236,10 +241,10 @@ def _exit_with(parent: int, every_s: float = 0.5) -> None:
 
 
 def _process_task(spec_dicts, start, root, init, mode, track):
-    """One cohort job in a worker of :class:`ProcessExecutor`: one thread, the driver's denormal mode."""
+    """One cohort job in a worker of :class:`ProcessExecutor`: Ray's task at one thread, in the
+    driver's denormal mode of the moment the job was sent."""
     os.environ[DENORMALS_ENV] = mode
-    worker_setup(1, track)
-    train_cohort(CohortJob([RunSpec.from_dict(d) for d in spec_dicts], start), Store(root), "cpu", init)
+    _cohort_task(spec_dicts, start, root, "cpu", init, 1, track)
 
 
 def _cohort_task(spec_dicts, start, root, device, init, threads, track=""):

@@ -16,6 +16,7 @@ the arithmetics that trained its runs, and the sha256 of every file, so ``publis
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import shutil
@@ -118,7 +119,12 @@ REBUILT = ("metrics.parquet", "report.md", "report.html")
 
 
 def _rebuilt(rel: str) -> bool:
+    return rel in REBUILT or rel in _redrawn() or rel.startswith(".locks/")
+
+
+@functools.cache
+def _redrawn() -> frozenset[str]:
+    """The figures of the analyses that read the tables alone (`report` redraws them on a published folder)."""
     from .analysis.registry import registered
 
-    drawn = {f"figures/{f}.png" for _, a in registered().items() if not a.reads_weights for f in a.figures}
-    return rel in REBUILT or rel in drawn or rel.startswith(".locks/")
+    return frozenset(f"figures/{f}.png" for _, a in registered().items() if not a.reads_weights for f in a.figures)

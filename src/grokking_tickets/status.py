@@ -242,9 +242,13 @@ def reproduce_plan(
     by_experiment = []
     config_of: dict[str, Any] = {}  # model name -> the first configuration of that model
 
-    def todo(specs: dict[str, Any]) -> dict[str, int]:  # run id -> its model-steps still to go
-        left = {rid: spec for rid, spec in specs.items() if not store.is_done(rid)}
-        return {r: sp.train.steps - (run_state(store.run_dir(r))["step"] or 0) for r, sp in left.items()}
+    to_go: dict[str, int | None] = {}  # run id -> its model-steps still to go (None: done), read once
+
+    def todo(specs: dict[str, Any]) -> dict[str, int]:  # of these runs, those not done -> their model-steps to go
+        for rid, sp in specs.items():
+            if rid not in to_go:
+                to_go[rid] = None if store.is_done(rid) else sp.train.steps - (run_state(store.run_dir(rid))["step"] or 0)
+        return {rid: to_go[rid] for rid in specs if to_go[rid] is not None}
 
     for _, cfg, experiments in plan_configs(scale, seeds, mnist_dir, max_seeds):
         config_of.setdefault(cfg.model.name, cfg)

@@ -39,9 +39,9 @@ def machine(device) -> dict[str, Any]:
 
 def save(device, best: dict[str, int]) -> Path:
     """Record ``best`` (model name -> best K) measured here on ``device``; other machines' entries stay."""
-    path = cache_path()
-    entries = [e for e in _entries(path) if e.get("machine") != machine(device)]
-    entries.append({"machine": machine(device), "best_K": dict(best)})
+    path, here = cache_path(), machine(device)
+    entries = [e for e in _entries(path) if e.get("machine") != here]
+    entries.append({"machine": here, "best_K": dict(best)})
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(entries, indent=2)))
     return path

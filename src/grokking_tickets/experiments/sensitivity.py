@@ -193,7 +193,7 @@ for _v in (
     # ironjr/grokfast at b891518, README "Algorithmic Data (Transformer decoder, Grokfast)": main.py
     # --filter ema --alpha 0.98 --lamb 2.0 --weight_decay 0.005 on x·y mod 97, half the pairs for
     # training (main.py at 47397ee); its baseline groks at 39,890 steps, Grokfast at 910. For
-    # A1, the claim Grokfast makes: run with --experiments accelerators on the transformer.
+    # A1, the claim Grokfast makes: run with --trained-experiments accelerators on the transformer.
     Variant("grokfast-protocol", "A1 as Grokfast's README runs it: x·y mod 97, half the pairs for training, "
             "weight decay 0.005, EMA filter α 0.98, λ 2 (the transformer)",
             # α 0.98 and λ 2 are the EMA filter's defaults here (config.OptimConfig)

@@ -34,10 +34,9 @@ def mnist_dataset(cfg: TaskConfig, split_seed: int) -> Dataset:
     images, labels = _arrays(cfg.data_dir)
     if cfg.mnist_sets == "official":  # the arrays hold the 60,000 training images, then the 10,000 test ones
         tr, te = torch.arange(OFFICIAL_TRAIN, OFFICIAL_TRAIN + cfg.n_train), torch.arange(cfg.n_test)
-        return Dataset(images[tr], labels[tr], images[te], labels[te], n_classes=N_CLASSES, n_tokens=0)
-    gen = torch.Generator().manual_seed(split_seed)
-    perm = torch.randperm(len(labels), generator=gen)
-    tr, te = perm[: cfg.n_train], perm[cfg.n_train : cfg.n_train + cfg.n_test]
+    else:
+        perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(split_seed))
+        tr, te = perm[: cfg.n_train], perm[cfg.n_train : cfg.n_train + cfg.n_test]
     return Dataset(images[tr], labels[tr], images[te], labels[te], n_classes=N_CLASSES, n_tokens=0)
 
 
