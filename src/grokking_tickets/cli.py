@@ -270,13 +270,14 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     estimate: list[float] = []  # the rough training time announced at the start, for the closing line
 
-    def announce() -> None:  # the first line, once the input is checked: the plan and a rough time for it
-        from .status import eta_line, eta_seconds, reproduce_plan
+    def announce(plan) -> None:  # the first line, once the input is checked: the plan and a rough time for it
+        from .status import eta_line, eta_seconds, plan_counts
+        from .store import Store
 
-        plan = reproduce_plan(args.out, args.scale, args.seeds, args.mnist_dir, args.max_seeds)
-        eta = eta_seconds(plan, device, args.max_members)
+        counts = plan_counts(plan, Store(args.out))
+        eta = eta_seconds(counts, device, args.max_members)
         estimate.append(eta["seconds"])
-        print(eta_line(plan, eta), file=sys.stderr, flush=True)
+        print(eta_line(counts, eta), file=sys.stderr, flush=True)
 
     claims, sections, settings, runtime = reproduce(
         args.scale, args.out, device, args.seeds, not args.no_progress, args.mnist_dir,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from safetensors import safe_open
 
@@ -19,6 +19,9 @@ from .analysis.tables import store_arithmetics
 from .config import MAX_SEEDS
 from .errors import UserError
 from .store import Store, file_lock
+
+if TYPE_CHECKING:
+    from .experiments.plan import Plan
 
 
 def _size(path: Path) -> int:
@@ -226,22 +229,23 @@ def reproduce_plan(
     root: str | Path, scale: str, seeds: str | None = None, mnist_dir: str | None = None, max_seeds: int = MAX_SEEDS
 ) -> dict[str, Any]:
     """What ``reproduce --scale SCALE [--seeds SEEDS] --out ROOT`` would still train, found
-    without training: in all, by experiment, and by model (``by_model``: model name -> runs,
-    model-steps and the first configuration that trains it, which :func:`eta_seconds` times)."""
+    without training (:func:`plan_counts` of its plan)."""
     import torch
 
-    from .experiments.base import plan_experiment
-    from .experiments.reproduce import plan_configs
+    from .experiments.plan import build_plan
     from .experiments.run import SCALES
 
     if scale not in SCALES:
         raise UserError(f"--plan must be one of {', '.join(SCALES)}; got {scale!r}")
     store = Store(root)
-    planned: dict[str, Any] = {}
-    unknown = 0
-    by_experiment = []
-    config_of: dict[str, Any] = {}  # model name -> the first configuration of that model
+    return plan_counts(build_plan(scale, store, torch.device("cpu"), seeds, mnist_dir, max_seeds), store)
 
+
+def plan_counts(plan: Plan, store: Store) -> dict[str, Any]:
+    """What of ``plan`` ``store`` still lacks: in all, by experiment, and by model (``by_model``:
+    model name -> runs, model-steps and the first configuration that trains it, which
+    :func:`eta_seconds` times). A run counts its steps still to go (a resumable run, from its
+    resume point); a run two experiments share counts once in all and in each of them."""
     to_go: dict[str, int | None] = {}  # run id -> its model-steps still to go (None: done), read once
 
     def todo(specs: dict[str, Any]) -> dict[str, int]:  # of these runs, those not done -> their model-steps to go
@@ -250,16 +254,17 @@ def reproduce_plan(
                 to_go[rid] = None if store.is_done(rid) else sp.train.steps - (run_state(store.run_dir(rid))["step"] or 0)
         return {rid: to_go[rid] for rid in specs if to_go[rid] is not None}
 
-    for _, cfg, experiments in plan_configs(scale, seeds, mnist_dir, max_seeds):
-        config_of.setdefault(cfg.model.name, cfg)
-        for experiment in experiments:
-            ctx = plan_experiment(experiment, cfg, store, torch.device("cpu"), scale)
-            planned.update(ctx.planned)
-            unknown += ctx.unknown
-            left = todo(ctx.planned)
-            by_experiment.append({"experiment": ctx.experiment, "runs": len(left), "known": len(ctx.planned),
-                                  "model_steps": sum(left.values()), "later": ctx.unknown})  # fmt: skip
+    by_experiment = []
+    for c in plan.configs:
+        for e in c.first:
+            left = todo(e.planned)
+            by_experiment.append({"experiment": e.label, "runs": len(left), "known": len(e.planned),
+                                  "model_steps": sum(left.values()), "later": e.later})  # fmt: skip
+    planned = plan.planned
     left = todo(planned)
+    config_of: dict[str, Any] = {}  # model name -> the first configuration of that model
+    for c in plan.configs:
+        config_of.setdefault(c.cfg.model.name, c.cfg)
     by_model: dict[str, dict[str, Any]] = {}
     for rid, steps in left.items():
         m = by_model.setdefault(planned[rid].model.name, {"runs": 0, "model_steps": 0})
@@ -267,8 +272,8 @@ def reproduce_plan(
         m["model_steps"] += steps
     for name, m in by_model.items():
         m["config"] = config_of[name].to_dict()  # JSON, as the rest (status --plan --json prints it)
-    return {"scale": scale, "seeds": seeds, "runs": len(left), "model_steps": sum(left.values()), "known": len(planned),
-            "later": unknown, "experiments": by_experiment, "by_model": by_model}  # fmt: skip
+    return {"scale": plan.scale, "seeds": plan.seeds, "runs": len(left), "model_steps": sum(left.values()),
+            "known": len(planned), "later": plan.later, "experiments": by_experiment, "by_model": by_model}  # fmt: skip
 
 
 def eta_seconds(plan: dict[str, Any], device, max_members: int | None = None, steps: int = 10) -> dict[str, Any]:

@@ -726,6 +726,7 @@ def test_training_ahead_shares_populations_across_experiments_and_changes_no_num
     (dense runs and pai's masks, then the tickets of those dense runs); the experiments then
     find them in the store, and every run's metrics equal those of the experiments run alone."""
     from grokking_tickets.experiments import EXPERIMENTS, schedule
+    from grokking_tickets.experiments.base import plan_experiment
 
     cfg = from_dict(TINY)
     names = ("tickets", "pai", "norm-control")
@@ -737,7 +738,9 @@ def test_training_ahead_shares_populations_across_experiments_and_changes_no_num
         return real(specs, *a, **kw)
 
     monkeypatch.setattr(schedule, "train_runs", recording)
-    runs, steps = schedule.train_ahead(cfg, [EXPERIMENTS[n] for n in names], "quick", Store(tmp_path / "ahead"), torch.device("cpu"), progress=False)
+    store, cpu = Store(tmp_path / "ahead"), torch.device("cpu")
+    planned = {r: s for n in names for r, s in plan_experiment(EXPERIMENTS[n], cfg, store, cpu, "quick").planned.items()}
+    runs, steps = schedule.train_ahead(planned, store, cpu, progress=False)
     pai_methods = {m for m, _ in waves[0]} - {"dense"}
     assert len(waves) == 2 and pai_methods and {m for m, _ in waves[1]} == {"magnitude"}
     assert {s for _, s in waves[0]} == {0, 1} and steps == runs * cfg.train.steps

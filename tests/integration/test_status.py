@@ -134,3 +134,29 @@ def test_reproduce_says_what_it_will_train_and_about_how_long_first(tmp_path, mo
     line = eta_line(plan, eta)
     assert line.startswith("plan: 92 runs to train (2,472,000 model-steps); 6 more once") and "about 40.1 min" in line
     assert eta_line({**plan, "runs": 0, "later": 0}, eta) == "plan: nothing to train, every planned run is in the store"
+
+
+def test_reproduce_plans_once_and_trains_what_it_announced(tmp_path, monkeypatch):
+    """reproduce makes one plan before anything trains: its first line counts that plan, and the
+    configuration's training ahead trains that plan's runs (no second planning pass)."""
+    from grokking_tickets import bench
+    from grokking_tickets.experiments import EXPERIMENTS, base, plan, schedule
+
+    tiny = (*TINY, "task.train_frac=0.5", "ticket.step=60")
+    monkeypatch.setattr(plan, "PLAN", {"quick": [("mlp-modadd", tiny, (0, 1), (EXPERIMENTS["tickets"], EXPERIMENTS["pai"]))]})
+    planned, ahead, announced = [], [], []
+    real_plan, real_ahead = base.plan_experiment, schedule.train_ahead
+    monkeypatch.setattr(plan, "plan_experiment", lambda *a: planned.append(a[0].name) or real_plan(*a))
+    monkeypatch.setattr("grokking_tickets.experiments.reproduce.train_ahead",
+                        lambda specs, *a, **kw: ahead.append(set(specs)) or real_ahead(specs, *a, **kw))  # fmt: skip
+    monkeypatch.setattr(bench, "population_steps_per_s", lambda cfg, K, steps, device: 1000.0)
+    monkeypatch.setattr("grokking_tickets.status.eta_line", lambda counts, eta: announced.append(counts) or "plan")
+    assert cli.main(["reproduce", "--scale", "quick", "--out", str(tmp_path)]) == 0
+    assert planned == ["tickets", "pai"]  # each experiment planned once, for the first line and the training
+    (counts,) = announced
+    # tickets' 2 dense runs and 2 tickets, pai's masked runs (its dense runs are tickets'), all 60 steps
+    assert len(ahead) == 1 and counts["known"] == counts["runs"] == len(ahead[0]) > 4
+    assert counts["model_steps"] == 60 * counts["runs"] and counts["later"] == 0
+    trained = {p.parent.name for p in tmp_path.glob("runs/*/done.json")}
+    assert ahead[0] <= trained  # every planned run was trained (ahead: the experiments found them done)
+    assert {c["id"] for c in json.loads((tmp_path / "claims.json").read_text())} >= {"C1", "C9"}

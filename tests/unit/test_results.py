@@ -87,7 +87,7 @@ def test_the_number_check_can_fail():
 def _planned_experiments() -> list[str]:
     """What `reproduce --scale paper` files, by label (tickets@transformer), in its order."""
     from grokking_tickets.experiments.base import experiment_label
-    from grokking_tickets.experiments.reproduce import plan_configs
+    from grokking_tickets.experiments.plan import plan_configs
 
     return list(dict.fromkeys(experiment_label(e.name, cfg) for _, cfg, exps in plan_configs("paper") for e in exps))
 
