@@ -82,16 +82,16 @@ def test_plan_counts_what_reproduce_would_train_without_training(tmp_path, capsy
     # the coarse rates 0.3/0.6/0.8/0.9; the fine sweep 0.75-0.87, its 0.9 being coarse's; the
     # ticket at 0.81 with weight decay), equal-params 2, accelerators 4 (grokfast, ticket+grokfast;
     # its l2 control, like norm-control's 4 controls, needs the tickets' weights first, and its
-    # grokfast-tickets the Grokfast runs' t_gen); the transformer's tickets 4; MNIST's tickets 2
-    # (seed 0). All 30k steps; and edge-popup's 6 (θ_mem, θ0, θ_gen at density 0.4) of 2,000 steps.
-    # The v3 tasks' tickets, 4 runs each: the MLP on sub, mul, div and x2xyy2 (30k steps),
-    # polynomial regression (10k) and sparse parity (20k).
-    steps = 62 * 30000 + 6 * 2000 + 16 * 30000 + 4 * 10000 + 4 * 20000
+    # grokfast-tickets the Grokfast runs' t_gen); MNIST's tickets 2 (seed 0). All 30k steps; and
+    # edge-popup's 6 (θ_mem, θ0, θ_gen at density 0.4) of 2,000 steps; the transformer's tickets 4
+    # of 10k (TRANSFORMER_QUICK). The v3 tasks' tickets, 4 runs each: the MLP on sub, mul, div and
+    # x2xyy2 (30k steps), polynomial regression (10k) and sparse parity (20k).
+    steps = 58 * 30000 + 6 * 2000 + 4 * 10000 + 16 * 30000 + 4 * 10000 + 4 * 20000
     by = {e["experiment"]: e for e in plan.pop("experiments")}
     models = {n: (m["runs"], m["model_steps"], m["config"]["model"]["name"]) for n, m in plan.pop("by_model").items()}
     assert plan == {"scale": "quick", "seeds": None, "runs": 92, "model_steps": steps, "known": 92, "later": 6}
     # by model: the MLP's 56 + 16 runs of 30k and edge-popup's 6, the transformer's 4, MNIST's 2, the dense MLP's 8
-    assert models == {"mlp": (78, 72 * 30000 + 6 * 2000, "mlp"), "transformer": (4, 4 * 30000, "transformer"),
+    assert models == {"mlp": (78, 72 * 30000 + 6 * 2000, "mlp"), "transformer": (4, 4 * 10000, "transformer"),
                       "mnist-mlp": (2, 2 * 30000, "mnist-mlp"), "dense-mlp": (8, 4 * 10000 + 4 * 20000, "dense-mlp")}  # fmt: skip
     # by experiment: a run two experiments share (tickets' base is pai's) counts in both
     assert by["tickets"] == {"experiment": "tickets", "runs": 4, "known": 4, "model_steps": 4 * 30000, "later": 0}
@@ -129,10 +129,10 @@ def test_reproduce_says_what_it_will_train_and_about_how_long_first(tmp_path, mo
     eta = eta_seconds(plan, torch.device("cpu"))
     # each model timed once, at the population it would train in (the MLP's 78 runs: its cap of 16)
     assert sorted(timed) == [("dense-mlp", 8), ("mlp", 16), ("mnist-mlp", 2), ("transformer", 4)]
-    expected = (72 * 30000 + 6 * 2000) / 2000 + 4 * 30000 / 200 + 2 * 30000 / 100 + (4 * 10000 + 4 * 20000) / 1000
+    expected = (72 * 30000 + 6 * 2000) / 2000 + 4 * 10000 / 200 + 2 * 30000 / 100 + (4 * 10000 + 4 * 20000) / 1000
     assert eta["seconds"] == pytest.approx(expected)
     line = eta_line(plan, eta)
-    assert line.startswith("plan: 92 runs to train (2,472,000 model-steps); 6 more once") and "about 40.1 min" in line
+    assert line.startswith("plan: 92 runs to train (2,392,000 model-steps); 6 more once") and "about 33.4 min" in line
     assert eta_line({**plan, "runs": 0, "later": 0}, eta) == "plan: nothing to train, every planned run is in the store"
 
 
