@@ -80,7 +80,8 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
     if start > 0:
         pop.load_states([state[1] for _, state in items], start)
 
-    diverged: set[int] = set()
+    diverged: set[int] = set()  # members whose metrics turned NaN or Inf (finished as 'diverged')
+    stopped: set[int] = set()  # members ended by their stop rule (finished at this checkpoint)
     steps: list[int] = []
     buf: list[torch.Tensor] = []  # [K, n_metrics] device tensors, moved to the host in bulk
 
@@ -102,6 +103,13 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
         steps.clear()
         buf.clear()
 
+    def finish(k: int, stopped_at: int | None = None) -> None:
+        spec = items[k][0]
+        store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]), arithmetic=arith,
+                     stopped_at=stopped_at)  # fmt: skip
+        for t in trackers:
+            t.finish(spec.run_id)
+
     if start == 0:
         record()
     bar = progress(tc.steps, initial=start, desc=f"{pop.K} run{'s' if pop.K > 1 else ''}", enabled=progress_on)
@@ -119,16 +127,51 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
                     continue
                 if _check_diverged(store, spec, rows, k, float(pop.density[k]), arith):
                     diverged.add(k)
+                    for t in trackers:
+                        t.finish(spec.run_id)
                     continue
                 store.save_weights(spec.run_id, s, pop.member_weights(k))
-                if s < tc.steps:
+                if s == tc.steps:
+                    continue
+                if _stops_at(spec, rows[k], s):
+                    finish(k, stopped_at=s)
+                    stopped.add(k)
+                else:
                     store.save_state(spec.run_id, s, pop.member_state(k), torch.cat(rows[k]))
+            if stopped:  # the members that ended leave the population; the others train on, bits unchanged
+                keep = [k for k in range(pop.K) if k not in stopped and k not in diverged]
+                if not keep:
+                    break
+                pop = _regroup(pop, keep, [items[k][0] for k in keep], s, model, data, store, init, device, arith, build)
+                items, rows = [items[k] for k in keep], [rows[k] for k in keep]
+                stopped, diverged = set(), set()
     bar.close()
-    for k, (spec, _) in enumerate(items):
-        if k not in diverged:
-            store.finish(spec.run_id, _metrics_frame(torch.cat(rows[k])), float(pop.density[k]), arithmetic=arith)
-        for t in trackers:
-            t.finish(spec.run_id)
+    if pop.step_count == tc.steps:
+        for k in range(pop.K):
+            if k not in diverged:
+                finish(k)
+
+
+def _stops_at(spec: RunSpec, rows: list[torch.Tensor], step: int) -> bool:
+    """Whether ``spec``'s stop rule ends it at checkpoint ``step``: ``train.stop_margin`` > 0 and
+    its test accuracy first reached ``train.threshold`` at least that many steps before (t_gen as
+    analysis/grokking.py reads it, from the same rows)."""
+    margin = spec.train.stop_margin
+    if not margin:
+        return False
+    met = torch.cat(rows)  # [R, 1 + len(METRICS)]: step, then the metrics
+    reached = (met[:, 1 + METRICS.index("test_acc")] >= spec.train.threshold).nonzero()
+    return len(reached) > 0 and step >= int(met[int(reached[0]), 0]) + margin
+
+
+def _regroup(pop, keep: list[int], specs: list[RunSpec], step: int, model, data, store, init, device, arith, build):
+    """A population of members ``keep`` of ``pop`` at ``step``: built and loaded as a resume
+    from their states in memory (a member computes what its run computes alone, in any population,
+    so dropping the others changes none of its bits; the tests hold it)."""
+    states = [pop.member_state(k) for k in keep]
+    new = build([(spec, (step, state, None)) for spec, state in zip(specs, states)], model, data, store, init, device, arith)
+    new.load_states(states, step)
+    return new
 
 
 def replay(specs: list[RunSpec], store: Store, device, until: int, every: int):

@@ -193,6 +193,11 @@ class TrainConfig:
     checkpoint_every: int = 1000  # weights (and the resume state) are saved this often
     loss: str = "ce"
     threshold: float = 0.95  # accuracy that defines t_mem and t_gen (not part of a run's id)
+    # Early stop (the quick scale's leaf runs, experiments/base.py: stops_early): a run with
+    # stop_margin > 0 ends at the first checkpoint at least stop_margin steps after its t_gen
+    # (test accuracy first >= threshold); one that never gets there trains the whole budget.
+    # 0: always the whole budget. When > 0, it and the threshold are part of the run's id.
+    stop_margin: int = 0
 
     def __post_init__(self) -> None:
         _check(self.steps > 0, f"train.steps must be positive; got {self.steps}")
@@ -204,6 +209,7 @@ class TrainConfig:
         )
         _choice("train", "loss", self.loss, LOSSES)
         _check(0 < self.threshold <= 1, f"train.threshold must lie in (0, 1]; got {self.threshold}")
+        _check(self.stop_margin >= 0, f"train.stop_margin must be >= 0; got {self.stop_margin}")
 
 
 @dataclass(frozen=True)

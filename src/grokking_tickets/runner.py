@@ -48,8 +48,8 @@ def train_runs(
 ) -> int:
     """Train every spec not yet finished in ``store``, cohort by cohort, on ``executor``
     (None: :class:`LocalExecutor`, here, one cohort after another; its ``max_members`` caps a
-    cohort job). Returns the model-steps this call trained: ``train.steps`` of each run it
-    started, counted whole even where it resumed one (what a `reproduce` accounts its time by;
+    cohort job). Returns the model-steps this call trained: the last step of each run it
+    finished (its budget, or where its stop rule ended it), counted whole even where it resumed one (what a `reproduce` accounts its time by;
     runs another process trained are not counted).
 
     Several processes may share a store: each run is trained under its lock (store.run_lock),
@@ -76,7 +76,7 @@ def train_runs(
             todo = [s for s in mine if not store.is_done(s.run_id)]
             jobs = cohort_jobs(todo, store, device, executor.max_members, getattr(executor, "parallel", 1))
             executor.map(jobs, store, device, init, progress)
-            model_steps += sum(s.train.steps for s in todo)
+            model_steps += sum(store.last_step(s) for s in todo if store.is_done(s.run_id))
         if busy:
             print(f"{len(busy)} run(s) are being trained by another process on {store.root}; waiting for them",
                   file=sys.stderr, flush=True)  # fmt: skip

@@ -3,7 +3,8 @@
 A :class:`RunSpec` is everything that determines a run's numbers: task, model, optimizer,
 training settings, seed and how its initial weights are made. Its id is a hash of all of it,
 defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
-number: ``train.threshold`` (it only reads the metrics) and the device. Settings of other
+number: ``train.threshold`` (it only reads the metrics, unless ``train.stop_margin`` stops the run
+by it: then both are in) and the device. Settings of other
 models and tasks (:func:`model_identity`, :func:`task_identity`), the Grokfast filter's settings of a run without
 the filter (``OptimConfig.identity``) and ``init`` fields that are None are left out too, so
 settings added later keep old ids valid.
@@ -105,7 +106,8 @@ class RunSpec:
     def hashed(self) -> dict[str, Any]:
         d = self.to_dict()
         d["task"], d["model"], d["optim"] = task_identity(self.task), model_identity(self.model), self.optim.identity()
-        del d["train"]["threshold"]
+        if not self.train.stop_margin:  # the threshold only reads the metrics, unless the run stops by it
+            del d["train"]["threshold"], d["train"]["stop_margin"]
         return d
 
     @property
@@ -129,6 +131,8 @@ class RunSpec:
             del d["seed"]
         for k in ("weight_decay", *FILTER_FIELDS):
             d["optim"].pop(k, None)
+        for k in ("stop_margin", "threshold"):  # each member stops by its own rule (cohort.py)
+            d["train"].pop(k, None)
         if self.init.edge_popup is not None:  # scores train in their own populations, never beside weights
             d["trains"] = "scores and weights" if self.init.edge_popup.learn_weights else "scores"
         return json.dumps(d, sort_keys=True)

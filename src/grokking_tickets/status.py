@@ -280,7 +280,8 @@ def eta_seconds(plan: dict[str, Any], device, max_members: int | None = None, st
     """A rough time for the training a plan holds: each model's model-steps left, divided by the
     rate a population of it reaches here now, timed for ``steps`` steps (a few seconds in all).
     Rough by construction: real cohorts differ in size, masks and filters, the machine's load
-    changes, and runs planned later, judging and drawing are not counted."""
+    changes, runs that may stop early (train.stop_margin) count their whole budget, and runs
+    planned later, judging and drawing are not counted."""
     from .bench import population_steps_per_s
     from .config import from_dict
     from .runner import default_max_members

@@ -202,11 +202,15 @@ class Store:
         density: float,
         status: str = "ok",
         arithmetic: dict[str, Any] | None = None,
+        stopped_at: int | None = None,
     ) -> None:
         """metrics: one row per evaluated step; ``step`` (int64) first, then the metrics (float64).
         ``arithmetic``: the identity of the process finishing the run; where the process that began
-        it recorded another (a run resumed on another machine or setting), done.json keeps both."""
+        it recorded another (a run resumed on another machine or setting), done.json keeps both.
+        ``stopped_at``: the step its stop rule ended it at (``train.stop_margin``), before its budget."""
         done: dict[str, Any] = {"density": density, "status": status, "arithmetic": arithmetic}
+        if stopped_at is not None:
+            done["stopped_at"] = stopped_at
         began = json.loads((self.run_dir(run_id) / "spec.json").read_text()).get("arithmetic")
         if began and arithmetic and arithmetic_key(began) != arithmetic_key(arithmetic):
             done["arithmetic_began"] = began
@@ -214,6 +218,13 @@ class Store:
         write_json(self.run_dir(run_id) / "done.json", done)
         for name in ("state.safetensors", "state.prev.safetensors"):
             (self.run_dir(run_id) / name).unlink(missing_ok=True)
+
+    def last_step(self, spec: RunSpec) -> int:
+        """The last step of a finished run: its budget, or the step its stop rule ended it at."""
+        if not spec.train.stop_margin:
+            return spec.train.steps
+        done = json.loads((self.run_dir(spec.run_id) / "done.json").read_text())
+        return int(done.get("stopped_at", spec.train.steps))
 
     def run_metrics(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.run_dir(run_id) / "metrics.parquet")

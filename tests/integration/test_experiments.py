@@ -14,7 +14,7 @@ from grokking_tickets.config import apply_overrides, from_dict, load_preset
 from grokking_tickets.errors import UserError
 from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
 from grokking_tickets.experiments.accelerators import ARMS, checkpoint_after
-from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of
+from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of, stops_early
 from grokking_tickets.experiments.no_weight_decay import NoWeightDecay, critical_rates, gaps
 from grokking_tickets.experiments.run import run_experiment
 from grokking_tickets.experiments.ticket_timeline import TicketTimeline
@@ -58,7 +58,7 @@ def _c8_store(tmp_path, seeds, crit):
             add(f"no-wd rate={r}", s, 100 + 10 * i + round(100 * r) if groks else None)
         add("wd rate=0.81", s, 90 + i)
         if crit.get(s) is not None:  # twice as slow without weight decay would still pass "within 2x"
-            add("critical-wd", s, 150 + 10 * i, Ticket("x", rate=crit[s]).spec(ctx, s, arms).run_id)
+            add("critical-wd", s, 150 + 10 * i, Ticket("x", stops_early(ctx), rate=crit[s]).spec(ctx, s, arms).run_id)
             add("critical-wd", s, 5, "a stale run of an earlier grid")  # never read: not this rate's run id
     summary = pd.DataFrame(rows)
     summary["t_gen"] = summary.t_gen.astype("Int64")

@@ -292,3 +292,43 @@ def test_a_per_seed_split_is_the_fixed_split_of_that_seed(tiny_cfg, tmp_path):
         assert store.run_metrics(s.run_id).equals(solo.run_metrics(fixed.run_id))
     first = [store.run_metrics(s.run_id).test_acc.iloc[-1] for s in specs]
     assert len(set(first)) > 1  # the splits differ, so the runs do
+
+
+def test_a_run_stops_by_its_rule_and_the_others_keep_their_numbers(tiny_cfg, tmp_path):
+    """train.stop_margin: a member ends at the first checkpoint >= t_gen + margin and leaves its
+    population; what it recorded is its full run's prefix, bit for bit, and the members that
+    train on (in a smaller population) compute what they compute alone."""
+    from grokking_tickets.analysis.grokking import first_reach
+
+    cfg = apply_overrides(tiny_cfg, ["train.steps=100"])
+    full = {s.seed: s for s in _specs(cfg)}
+    ref = Store(tmp_path / "full")
+    train_runs(list(full.values()), ref, torch.device("cpu"), progress=False)
+    test_acc = {seed: ref.run_metrics(s.run_id).set_index("step").test_acc for seed, s in full.items()}
+    # seed 0 "generalizes" at step 0 (a threshold it meets at once), seed 1 at its accuracy of step
+    # 40, seed 2 has no stop rule; margin 20, checkpoints every 20 steps
+    thresholds = {0: 1e-6, 1: float(test_acc[1][40]), 2: 0.95}
+    stop = lambda seed, m: apply_overrides(cfg, [f"train.threshold={thresholds[seed]}", f"train.stop_margin={m}"])
+    specs = [RunSpec.dense(stop(0, 20), 0), RunSpec.dense(stop(1, 20), 1), RunSpec.dense(stop(2, 0), 2)]
+    assert len({s.cohort_key() for s in specs}) == 1 and specs[2].run_id == full[2].run_id
+    assert len({s.run_id for s in specs} | {full[0].run_id, full[1].run_id}) == 5  # a stopping run is another run
+    t_gen1 = first_reach(test_acc[1].index, test_acc[1].values, thresholds[1])
+    expected = {0: 20, 1: -(-(t_gen1 + 20) // 20) * 20, 2: None}  # the first checkpoint >= t_gen + 20
+    assert expected[1] < 100
+
+    together, alone = Store(tmp_path / "together"), Store(tmp_path / "alone")
+    steps = train_runs(specs, together, torch.device("cpu"), progress=False)
+    assert steps == 20 + expected[1] + 100
+    for s in specs:
+        train_runs([s], alone, torch.device("cpu"), progress=False)
+        for store in (together, alone):
+            done = json.loads((store.run_dir(s.run_id) / "done.json").read_text())
+            assert done.get("stopped_at") == expected[s.seed] and store.last_step(s) == (expected[s.seed] or 100)
+            assert not list(store.run_dir(s.run_id).glob("state*"))
+            last = expected[s.seed] or 100
+            assert store.weight_steps(s.run_id)[-1] == last
+            for a, b in zip(store.weights(s.run_id, last).values(), ref.weights(full[s.seed].run_id, last).values()):
+                assert torch.equal(a, b)
+            # the recorded metrics: the full run's, up to the last step
+            want = ref.run_metrics(full[s.seed].run_id)
+            pd.testing.assert_frame_equal(store.run_metrics(s.run_id), want[want.step <= last].reset_index(drop=True))

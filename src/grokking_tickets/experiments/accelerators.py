@@ -36,7 +36,7 @@ import pandas as pd
 from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure
 from .arms import Dense, NormMatched, Ticket
-from .base import Context, Experiment, Stage, register
+from .base import Context, Experiment, Stage, register, stops_early
 
 A1 = ClaimDef(
     "A1",
@@ -116,10 +116,10 @@ class Accelerators(Experiment):
         gf = self.filter_override(ctx)
         return [
             Dense("base", NO_FILTER),
-            Dense("grokfast", gf),
-            Ticket("ticket", NO_FILTER),
-            Ticket("ticket+grokfast", gf),
-            NormMatched("l2-control+grokfast", 2, overrides=gf),
+            Dense("grokfast", gf),  # the grokfast-tickets' source: its whole budget
+            Ticket("ticket", NO_FILTER),  # tickets' own ticket (its claims read more than t_gen)
+            Ticket("ticket+grokfast", (*gf, *stops_early(ctx))),
+            NormMatched("l2-control+grokfast", 2, overrides=(*gf, *stops_early(ctx))),
         ]
 
     def stages(self, ctx: Context) -> Iterator[Stage]:
@@ -128,7 +128,7 @@ class Accelerators(Experiment):
         yield Stage(arms)
         steps = self.ticket_steps(ctx)
         if steps:
-            ticket = Ticket("grokfast-ticket", NO_FILTER, source="grokfast", seed_steps=steps)
+            ticket = Ticket("grokfast-ticket", (*NO_FILTER, *stops_early(ctx)), source="grokfast", seed_steps=steps)
             yield Stage([arms[1], ticket], seeds=tuple(sorted(steps)))
 
     def ticket_steps(self, ctx: Context) -> dict[int, int]:

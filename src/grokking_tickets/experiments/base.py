@@ -45,6 +45,19 @@ _PAPER_LABELS = {("mlp", "modular", "add"): "", ("transformer", "modular", "add"
                  ("mnist-mlp", "mnist", ""): "mnist-mlp"}  # fmt: skip
 
 
+# The quick scale's early stop (train.stop_margin, cohort.py): an arm that nothing is made from,
+# and whose runs its experiment's claims read only the t_gen of, ends each run at the first
+# checkpoint this many steps after its t_gen; a run that never generalizes trains its whole
+# budget. The paper scale trains every run to its budget (the paper's protocol).
+QUICK_STOP_MARGIN = 2000
+
+
+def stops_early(ctx: Context) -> tuple[str, ...]:
+    """The overrides that give an arm the stop rule at ``ctx``'s scale (none at `paper`). An
+    experiment adds them to the arms its claims read only t_gen of and that are no arm's source."""
+    return (f"train.stop_margin={QUICK_STOP_MARGIN}",) if ctx.scale == "quick" else ()
+
+
 def config_label(cfg: Config) -> str:
     """The label of a configuration: which model on which task (modular tasks by their op).
 
@@ -76,6 +89,7 @@ class Context:
     progress: bool = True
     executor: Executor | None = None  # where cohorts train (None: here, one after another)
     model_steps: int = 0  # model-steps this context trained (runs found in the store cost none)
+    stopping: dict = field(default_factory=dict)  # arm name -> the stop margin of its runs (stops_early)
     _models: dict = field(default_factory=dict)
 
     @property
@@ -106,6 +120,7 @@ class Context:
             for level in range(max((len(c) for c in chains), default=0)):
                 self._train([c[level] for c in chains if len(c) > level])
             specs = {a.name: [self._spec(a, s, by_name) for s in seeds] for a in stage}
+            self.stopping.update({a: v[0].train.stop_margin for a, v in specs.items() if v and v[0].train.stop_margin})
             self._train([s for v in specs.values() for s in v])
             self._register([{"arm": a, "run_id": s.run_id, "seed": s.seed} for a, v in specs.items() for s in v])
             out.update(specs)
@@ -126,6 +141,12 @@ class Context:
         on its checkpoint grid (every ``train.checkpoint_every`` steps, and the last step)."""
         for arm in arms:
             arm.check(self)
+            for name in arm.sources:
+                if by_name[name].cfg(self).train.stop_margin:
+                    raise UserError(
+                        f"{self.experiment}: arm {arm.name!r} is made from the weights of arm {name!r}, whose runs "
+                        "stop early (train.stop_margin); a source arm trains its whole budget"
+                    )
             for read in arm.reads(self):
                 src, step = by_name[read.source].cfg(self).train, read.step
                 if step > src.steps or (step % src.checkpoint_every and step != src.steps):
@@ -296,7 +317,13 @@ class Experiment:
         if judged is None:  # only a context that trains nothing gets here
             raise UserError(f"{ctx.experiment}: the store lacks runs this experiment needs")
         claims, summary, metrics = judged
-        figure = save(self.figure(ctx, summary, metrics), ctx.store.root, ctx.experiment)
+        fig = self.figure(ctx, summary, metrics)
+        if ctx.stopping:  # say where curves stop, and why
+            arms = ", ".join(sorted(ctx.stopping))
+            margins = " or ".join(f"{m:,}" for m in sorted(set(ctx.stopping.values())))
+            fig.text(0.01, 0.003, f"Runs of {arms} stop {margins} steps after their t_gen (train.stop_margin); "
+                     "their curves end there.", fontsize=7, color="0.35", va="bottom")  # fmt: skip
+        figure = save(fig, ctx.store.root, ctx.experiment)
         return ExperimentResult(claims, figure, notes=self.notes(ctx, summary))
 
     def plan(self, ctx: PlanContext) -> None:

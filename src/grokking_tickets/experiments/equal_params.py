@@ -12,7 +12,7 @@ from ..analysis.claims import arm_tgen, fmt_tgen
 from ..analysis.figures import accuracy_curves, new_figure
 from ..pruning.masks import n_pruned
 from .arms import Dense, Ticket
-from .base import Context, Experiment, register
+from .base import Context, Experiment, register, stops_early
 
 
 def narrow_width(ctx: Context) -> tuple[int, int]:
@@ -32,7 +32,7 @@ class EqualParams(Experiment):
 
     def arms(self, ctx):
         d, _ = narrow_width(ctx)
-        return [Dense("base"), Ticket("ticket"), Dense("narrow", (f"model.d_emb={d}",))]
+        return [Dense("base"), Ticket("ticket"), Dense("narrow", (f"model.d_emb={d}", *stops_early(ctx)))]
 
     def notes(self, ctx, summary):
         d, kept = narrow_width(ctx)

@@ -26,7 +26,7 @@ from ..analysis.claims import ClaimDef, Sample, arm_tgen, censor_at, comparisons
 from ..analysis.figures import accuracy_curves, new_figure
 from ..analysis.stats import mean_ci
 from .arms import Dense, Ticket
-from .base import Context, Experiment, Grid, Stage, register
+from .base import Context, Experiment, Grid, Stage, register, stops_early
 
 C8 = ClaimDef(
     "C8",
@@ -81,8 +81,10 @@ class NoWeightDecay(Experiment):
         return tuple(sorted(set(self.grid(ctx)) | set(getattr(self.fine, ctx.scale))))
 
     def arms(self, ctx):
-        sweep = [Ticket(_arm(r), NO_WD, rate=r) for r in self.rates(ctx)]
-        return [Dense("base"), Dense("base-no-wd", NO_WD), *sweep, Ticket(_arm(PAPER_K, wd=True), rate=PAPER_K)]
+        # every arm but the base (the tickets' source) reads only t_gen: at `quick` its runs stop early
+        nowd, wd = (*NO_WD, *stops_early(ctx)), stops_early(ctx)
+        sweep = [Ticket(_arm(r), nowd, rate=r) for r in self.rates(ctx)]
+        return [Dense("base"), Dense("base-no-wd", nowd), *sweep, Ticket(_arm(PAPER_K, wd=True), wd, rate=PAPER_K)]
 
     def stages(self, ctx: Context) -> Iterator[Stage]:
         """The sweep (one stage: every seed and rate), then the weight-decay ticket at each seed's critical rate."""
@@ -90,7 +92,8 @@ class NoWeightDecay(Experiment):
         summary, _ = ctx.results()
         found = {s: k for s, k in critical_rates(self._outcome(ctx, summary, ctx.seeds)).items() if k is not None}
         if found:
-            critical = [Ticket("critical-wd", seed_rates=found), Ticket("critical-no-wd", NO_WD, seed_rates=found)]
+            nowd, wd = (*NO_WD, *stops_early(ctx)), stops_early(ctx)
+            critical = [Ticket("critical-wd", wd, seed_rates=found), Ticket("critical-no-wd", nowd, seed_rates=found)]
             yield Stage([Dense("base"), *critical], seeds=tuple(found))
 
     def _outcome(self, ctx, summary: pd.DataFrame, seeds) -> dict[int, dict[float, bool]]:
@@ -107,7 +110,7 @@ class NoWeightDecay(Experiment):
         """The critical-wd run of each seed, found by its run id (an arm with per-seed rates
         can hold runs of several rates after grids changed between scales)."""
         arms = {"base": Dense("base")}
-        ids = {Ticket("critical-wd", rate=k).spec(ctx, s, arms).run_id for s, k in found.items()}
+        ids = {Ticket("critical-wd", stops_early(ctx), rate=k).spec(ctx, s, arms).run_id for s, k in found.items()}
         rows = summary[summary.run_id.isin(ids)]
         return rows.drop_duplicates("run_id")
 

@@ -6,7 +6,7 @@ from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide
 from ..analysis.figures import accuracy_curves, new_figure
 from ..pruning import SCORERS
 from .arms import Dense, PaI, Ticket
-from .base import Experiment, register
+from .base import Experiment, register, stops_early
 
 C9 = ClaimDef(
     "C9",
@@ -36,7 +36,7 @@ class PruningAtInit(Experiment):
         return tuple(m for m in METHODS if SCORERS[m].applies_to(model))
 
     def arms(self, ctx):
-        return [Dense("base"), Ticket("ticket")] + [PaI(m, m) for m in self.methods(ctx)]
+        return [Dense("base"), Ticket("ticket")] + [PaI(m, m, stops_early(ctx)) for m in self.methods(ctx)]
 
     def judge(self, ctx, summary, metrics, trained):
         methods = self.methods(ctx)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure, tgen_points
 from .arms import Dense, Ticket
-from .base import Experiment, Grid, register
+from .base import Experiment, Grid, register, stops_early
 
 C5 = ClaimDef(
     "C5",
@@ -27,7 +27,8 @@ class PruneRate(Experiment):
     claims = (C5,)
 
     def arms(self, ctx):
-        return [Dense("base")] + [Ticket(f"rate={r}", rate=r) for r in self.grid(ctx)]
+        # rate 0.0 is the base run itself (it prunes nothing), which the others are made from
+        return [Dense("base")] + [Ticket(f"rate={r}", stops_early(ctx) if r else (), rate=r) for r in self.grid(ctx)]
 
     def judge(self, ctx, summary, metrics, trained):
         rates = self.grid(ctx)

@@ -7,7 +7,7 @@ import numpy as np
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, new_figure
 from .arms import Dense, Ticket
-from .base import Experiment, Grid, register
+from .base import Experiment, Grid, register, stops_early
 
 C4 = ClaimDef(
     "C4",
@@ -34,7 +34,7 @@ class TicketTimeline(Experiment):
     fixed_step = 2000  # test accuracy of every ticket is compared at this step (chosen before any run)
 
     def arms(self, ctx):
-        return [Dense("base")] + [Ticket(f"ticket@{s}", step=s) for s in self.grid(ctx)]
+        return [Dense("base")] + [Ticket(f"ticket@{s}", stops_early(ctx), step=s) for s in self.grid(ctx)]
 
     def _acc_at_fixed_step(self, names, metrics) -> list[float]:
         at_fixed = metrics[metrics.step == self.fixed_step].groupby("arm").test_acc.mean()
