@@ -373,6 +373,9 @@ def test_another_operation_gets_its_own_claim_id_and_leaves_c1_alone(tiny_cfg, t
     assert [c["id"] for c in res.claims] == ["C1@mlp-mul"]
     claims = json.loads((tmp_path / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["C1", "C1@mlp-mul"] and claims[0] == c1[0]  # C1 untouched
+    # another operation is judged by v3's statement ("on every task"), with what differs on that task
+    assert claims[1]["statement"].startswith("On this task too") and claims[1]["stated_for"] == "every configuration"
+    assert "multiply" in claims[1]["differs"] and "stated_for" not in claims[0]
     assert {p.stem for p in (tmp_path / "experiments").glob("*.json")} == {"tickets", "tickets@mlp-mul"}
     assert (tmp_path / "figures" / "tickets@mlp-mul.png").exists()
     check_tickets_experiment(tmp_path, "tickets@mlp-mul", "C1@mlp-mul", [0, 1], 0.6)

@@ -47,6 +47,8 @@ def test_seeds_in_direction_counts_a_run_that_never_grokked_as_latest():
 
 def test_the_papers_number_shows_only_on_its_own_configuration():
     assert cells(_row(id="C1@mlp-div"))["paper"] == "– (stated for C1)"
+    v3 = _row(id="C1@mlp-div", paper="on every task", stated_for="every configuration")  # v3's statement
+    assert cells(v3)["paper"] == "on every task"
     assert cells(_row(id="S1@authors-window", protocol="authors"))["paper"] == "ticket ~5k vs base >25k"
 
 

@@ -105,6 +105,9 @@ class ClaimDef:
     # (their repository gouki510/Grokking-Tickets; file and commit named), "" where nothing known does
     differs: str = ""
     protocol: str = "ours"  # the protocol the row is judged under (a sensitivity variant names its own)
+    # The paper states it for every configuration it is judged under (v3's "on every task"), so
+    # its paper value belongs on each labelled row too (report/table.py: paper_cell)
+    every_config: bool = False
 
     def id_for(self, label: str) -> str:
         return self.id if label == self.config else labelled(self.id, label)
@@ -125,6 +128,8 @@ class ClaimDef:
             "holds": holds_of(verdict), "verdict": verdict, "protocol": self.protocol,
             "differs": self.differs or "nothing known",
         }  # fmt: skip
+        if self.every_config:
+            out["stated_for"] = "every configuration"
         if decides is not None:
             if decides not in measured:
                 raise ValueError(f"{cid}: decides={decides!r} is not a measured entry")

@@ -129,8 +129,10 @@ def n_cell(row: dict[str, Any]) -> str:
 
 def paper_cell(row: dict[str, Any], defs: dict[str, Any] | None = None) -> str:
     """The paper's number, only on the row of the configuration the paper states it for: C1's
-    "ticket ~5k vs base >25k" is not shown on C1@mlp-div."""
-    if "@" in row["id"] and row.get("protocol", PROTOCOL) == PROTOCOL:  # another configuration, not another protocol
+    "ticket ~5k vs base >25k" is not shown on C1@mlp-div; a claim stated for every configuration
+    (v3's "on every task") shows on each."""
+    every = row.get("stated_for") == "every configuration"
+    if "@" in row["id"] and row.get("protocol", PROTOCOL) == PROTOCOL and not every:  # another configuration
         return f"– (stated for {row['id'].partition('@')[0]})"
     return str(row.get("paper", ""))
 
