@@ -112,7 +112,7 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
 
     if start == 0:
         record()
-    bar = progress(tc.steps, initial=start, desc=f"{pop.K} run{'s' if pop.K > 1 else ''}", enabled=progress_on)
+    bar = progress(tc.steps, initial=start, desc=_runs(pop.K), enabled=progress_on)
     while pop.step_count < tc.steps:
         chunk = min(tc.eval_every - pop.step_count % tc.eval_every, tc.steps - pop.step_count)
         for _ in range(chunk):
@@ -145,11 +145,16 @@ def _train_cohort(items, start: int, store: Store, device, init: InitFn, progres
                 pop = _regroup(pop, keep, [items[k][0] for k in keep], s, model, data, store, init, device, arith, build)
                 items, rows = [items[k] for k in keep], [rows[k] for k in keep]
                 stopped, diverged = set(), set()
+                bar.set_description(_runs(pop.K))
     bar.close()
     if pop.step_count == tc.steps:
         for k in range(pop.K):
             if k not in diverged:
                 finish(k)
+
+
+def _runs(k: int) -> str:
+    return f"{k} run{'s' if k > 1 else ''}"
 
 
 def _stops_at(spec: RunSpec, rows: list[torch.Tensor], step: int) -> bool:

@@ -17,7 +17,7 @@ from typing import TextIO
 
 def progress(total: int, *, initial: int = 0, desc: str = "", unit: str = "step", enabled: bool = True):
     """A tqdm bar on a terminal, periodic plain lines elsewhere, nothing when not ``enabled``.
-    All three have ``update(n)`` and ``close()``."""
+    All three have ``update(n)``, ``set_description(desc)`` and ``close()``."""
     if not enabled:
         return _Silent()
     if sys.stderr.isatty():
@@ -65,12 +65,18 @@ class PlainProgress:
         text += f", ETA {eta}" if self.n < self.total else f", done in {duration(now - self.t0)}"
         print(text, file=self.stream or sys.stderr, flush=True)
 
+    def set_description(self, desc: str) -> None:
+        self.desc = desc
+
     def close(self) -> None:
         pass
 
 
 class _Silent:
     def update(self, k: int = 1) -> None:
+        pass
+
+    def set_description(self, desc: str) -> None:
         pass
 
     def close(self) -> None:
