@@ -1,6 +1,6 @@
 """Figures: per arm the median over seeds with the range of the seeds shaded (never a band past
-what any seed measured, so accuracy stays in [0, 1]), test solid, train dashed, one color per
-arm; steps on a log axis (0 at its linear start) because a ticket's action is in the first
+what any seed measured, so accuracy stays in [0, 1]; runs that go on after another ended, each
+on its own), test solid, train dashed, one color per arm; steps on a log axis (0 at its linear start) because a ticket's action is in the first
 thousand steps and a base's near 20k; legends under the axes, off the data; per-seed t_gen as
 points, a run that never generalized drawn at the budget as an open triangle ("later than").
 
@@ -11,6 +11,7 @@ plotting as it was, and no figure stays open in pyplot's list.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -32,11 +33,21 @@ def _colors() -> list[str]:
 def band(ax, df: pd.DataFrame, column: str, label: str | None, color, style: str = "-") -> None:
     """The median over seeds of ``column`` against step, the seeds' range [min, max] shaded: it
     shows where seeds part (one grokked, one not) instead of averaging them into a curve no run
-    followed, and it never leaves the range of what was measured."""
-    g = df[column].groupby(df["step"])
+    followed, and it never leaves the range of what was measured.
+
+    Where runs end at different steps (one stopped early, train.stop_margin; one diverged), the
+    median and range stop where the first run ends, so that they never jump when a run leaves
+    them, and the runs that go on are drawn each on its own, thin."""
+    last = df.groupby("run_id")["step"].max() if "run_id" in df else pd.Series([df["step"].max()])
+    common = last.min()
+    shared = df[df["step"] <= common]
+    g = shared[column].groupby(shared["step"])
     mid, lo, hi = g.median(), g.min(), g.max()
     ax.plot(mid.index, mid.values, style, color=color, label=label, lw=1.5)
     ax.fill_between(mid.index, lo.values, hi.values, color=color, alpha=0.18, lw=0)  # one seed: no width
+    for run_id in last[last > common].index:  # the runs that went on
+        run = df[(df["run_id"] == run_id) & (df["step"] >= common)].sort_values("step")
+        ax.plot(run["step"], run[column], style, color=color, lw=0.8, alpha=0.7)
 
 
 def log_steps(ax, steps) -> None:
@@ -104,9 +115,16 @@ def norm_curves(ax, metrics: pd.DataFrame, arms: list[str], column: str) -> None
     legend_below(ax)
 
 
-def save(fig: Figure, out_dir: Path, name: str) -> str:
-    """Write ``fig`` to OUT/figures/NAME.png (atomically); returns the path."""
+def save(fig: Figure, out_dir: Path, name: str, note: str | None = None) -> str:
+    """Write ``fig`` to OUT/figures/NAME.png (atomically); returns the path. ``note``: a line of
+    small grey text under everything, wrapped to the figure's width, with room made for it."""
     path = Path(out_dir) / "figures" / f"{name}.png"
-    fig.tight_layout()
+    if note:
+        text = textwrap.fill(note, int(fig.get_figwidth() * 15))  # characters of 7-point text per inch
+        height = (text.count("\n") + 1) * 7 * 1.35 / (fig.get_figheight() * 72) + 0.01  # of the figure
+        fig.text(0.01, 0.005, text, fontsize=7, color="0.35", va="bottom")
+        fig.tight_layout(rect=(0, height, 1, 1))
+    else:
+        fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     return str(path)

@@ -317,13 +317,13 @@ class Experiment:
         if judged is None:  # only a context that trains nothing gets here
             raise UserError(f"{ctx.experiment}: the store lacks runs this experiment needs")
         claims, summary, metrics = judged
-        fig = self.figure(ctx, summary, metrics)
+        note = None
         if ctx.stopping:  # say where curves stop, and why
             arms = ", ".join(sorted(ctx.stopping))
             margins = " or ".join(f"{m:,}" for m in sorted(set(ctx.stopping.values())))
-            fig.text(0.01, 0.003, f"Runs of {arms} stop {margins} steps after their t_gen (train.stop_margin); "
-                     "their curves end there.", fontsize=7, color="0.35", va="bottom")  # fmt: skip
-        figure = save(fig, ctx.store.root, ctx.experiment)
+            note = (f"Runs of {arms} stop {margins} steps after their t_gen (train.stop_margin): their curves end "
+                    "there, and an arm's median and range end where its first run does.")  # fmt: skip
+        figure = save(self.figure(ctx, summary, metrics), ctx.store.root, ctx.experiment, note)
         return ExperimentResult(claims, figure, notes=self.notes(ctx, summary))
 
     def plan(self, ctx: PlanContext) -> None:
