@@ -38,7 +38,7 @@ C8 = ClaimDef(
     "two one-sided Mann–Whitney tests have p < 0.05: critical-no-wd t_gen < 2 x critical-wd t_gen, and "
     "critical-no-wd t_gen < base-no-wd t_gen (the same two at the paper's k = 0.81 are reported, not gated on)",
     differs="the MLP; the last committed no-weight-decay setup of theirs (exp5) is the transformer (d_model 128, "
-    "wd 0, kept fractions 0.11–0.39, seed 0)",
+    "a ≤ b pairs, wd 0, kept fractions 0.11–0.39, seed 0; bd705c8): sensitivity variant authors-c8",
 )
 NO_WD = ("optim.weight_decay=0",)
 PAPER_K = 0.81  # the paper's critical rate: its comparison is reported beside the per-seed one
