@@ -14,7 +14,14 @@ from grokking_tickets.config import apply_overrides, from_dict, load_preset
 from grokking_tickets.errors import UserError
 from grokking_tickets.experiments import Context, Dense, Experiment, NormMatched, PaI, Ticket
 from grokking_tickets.experiments.accelerators import ARMS, checkpoint_after
-from grokking_tickets.experiments.base import Grid, config_label, experiment_label, figure_of, stops_early
+from grokking_tickets.experiments.base import (
+    QUICK_STOP_MARGIN,
+    Grid,
+    config_label,
+    experiment_label,
+    figure_of,
+    stops_early,
+)
 from grokking_tickets.experiments.no_weight_decay import NoWeightDecay, critical_rates, gaps
 from grokking_tickets.experiments.run import run_experiment
 from grokking_tickets.experiments.ticket_timeline import TicketTimeline
@@ -221,6 +228,26 @@ def test_pai_and_prune_rate_end_to_end(tmp_path):
     pr = summary[summary.experiment == "prune-rate"]
     # rate 0.0 is the base run itself, not a retrained copy
     assert set(pr[pr.arm == "rate=0.0"].run_id) == set(pr[pr.arm == "base"].run_id)
+    # at `quick` the tickets, read only for their t_gen, stop early; the base they are made from does not
+    store = Store(tmp_path)
+    stops = {arm: store.spec(r).train.stop_margin for arm, r in zip(pr.arm, pr.run_id)}
+    assert stops.pop("base") == stops.pop("rate=0.0") == 0 and set(stops.values()) == {QUICK_STOP_MARGIN}
+    masks = summary[(summary.experiment == "pai") & summary.arm.isin(["random", "snip"])].run_id
+    assert {store.spec(r).train.stop_margin for r in masks} == {QUICK_STOP_MARGIN}
+
+
+def test_an_arm_made_from_a_stopping_arm_is_refused(tmp_path):
+    class Bad(Experiment):
+        name = "bad"
+
+        def arms(self, ctx):
+            return [Dense("base", ("train.stop_margin=100",)), Ticket("ticket")]
+
+    ctx = Context(from_dict(TINY), Store(tmp_path), torch.device("cpu"), "bad", "paper", progress=False)
+    with pytest.raises(UserError, match="arm 'ticket' is made from the weights of arm 'base', whose runs stop early"):
+        Bad().run(ctx)
+    assert not list((tmp_path / "runs").glob("*"))  # refused before anything trained
+    assert stops_early(ctx) == ()  # the paper scale trains every run to its budget
 
 
 @pytest.mark.slow
