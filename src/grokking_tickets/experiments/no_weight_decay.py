@@ -202,9 +202,10 @@ class NoWeightDecay(Experiment):
                 ax.add_patch(_box(j, i))
         ax.set_xticks(range(len(fine)), [f"{r:.2f}" for r in fine], rotation=90, fontsize=7)
         ax.set_yticks(range(len(seeds)), [str(s) for s in seeds], fontsize=7)
-        ax.set_xlabel("pruning rate (no weight decay; × = did not grok, box = critical rate)")
+        ax.set_xlabel("pruning rate")
         ax.set_ylabel("seed")
-        ax.set_title("t_gen per seed and rate", fontsize=9)
+        ax.set_title("t_gen without weight decay, per seed and rate\n(×: did not grok; box: the seed's critical rate)",
+                     fontsize=9)  # fmt: skip
         ax.figure.colorbar(im, ax=ax, label="t_gen")
 
 
