@@ -234,7 +234,7 @@ class PlanContext(Context):
 @dataclass(frozen=True)
 class Grid:
     """An experiment's grid (its rates, ticket steps or decays) at each scale. `quick` is
-    coarser than `paper`, never shorter: budgets stay as they are (see run.scaled)."""
+    coarser than `paper`; budgets stay as they are (see run.scaled)."""
 
     paper: tuple
     quick: tuple

@@ -18,9 +18,11 @@ QUICK_SEEDS = (0, 1)
 def scaled(cfg: Config, scale: str, seeds_given: bool) -> Config:
     """`paper` keeps the config as it is; `quick` uses two seeds unless --seeds was given.
 
-    Budgets are never cut at `quick` (the base needs most of its 30k steps to grok, and a
-    shorter budget would decide claims about "does not grok within the budget"); instead
-    the experiments use coarser grids (see each experiment's `grids`).
+    Budgets are not cut here (the MLP's base needs most of its 30k steps to grok, and a
+    shorter budget would decide claims about "does not grok within the budget"); instead the
+    experiments use coarser grids (see each experiment's `grids`) and stop the runs that are
+    read only for their t_gen early (base.stops_early). `reproduce` shortens the transformer
+    and MNIST at `quick` (plan.py).
     """
     if scale not in SCALES:
         raise UserError(f"--scale must be one of {', '.join(SCALES)}; got {scale!r}")
