@@ -143,7 +143,7 @@ def test_reproduce_plans_once_and_trains_what_it_announced(tmp_path, monkeypatch
     from grokking_tickets.experiments import EXPERIMENTS, base, plan, schedule
 
     tiny = (*TINY, "task.train_frac=0.5", "ticket.step=60")
-    monkeypatch.setattr(plan, "PLAN", {"quick": [("mlp-modadd", tiny, (0, 1), (EXPERIMENTS["tickets"], EXPERIMENTS["pai"]))]})
+    monkeypatch.setattr(plan, "PLAN", {"quick": [("mlp-modadd", tiny, (0, 1), (EXPERIMENTS["tickets"], EXPERIMENTS["prune-rate"]))]})
     planned, ahead, announced = [], [], []
     real_plan, real_ahead = base.plan_experiment, schedule.train_ahead
     monkeypatch.setattr(plan, "plan_experiment", lambda *a: planned.append(a[0].name) or real_plan(*a))
@@ -152,11 +152,12 @@ def test_reproduce_plans_once_and_trains_what_it_announced(tmp_path, monkeypatch
     monkeypatch.setattr(bench, "population_steps_per_s", lambda cfg, K, steps, device: 1000.0)
     monkeypatch.setattr("grokking_tickets.status.eta_line", lambda counts, eta: announced.append(counts) or "plan")
     assert cli.main(["reproduce", "--scale", "quick", "--out", str(tmp_path)]) == 0
-    assert planned == ["tickets", "pai"]  # each experiment planned once, for the first line and the training
+    assert planned == ["tickets", "prune-rate"]  # each experiment planned once, for the first line and the training
     (counts,) = announced
-    # tickets' 2 dense runs and 2 tickets, pai's masked runs (its dense runs are tickets'), all 60 steps
-    assert len(ahead) == 1 and counts["known"] == counts["runs"] == len(ahead[0]) > 4
+    # tickets' 2 dense runs and 2 tickets, prune-rate's tickets (its base and rate 0.0 are tickets'
+    # dense runs), all 60 steps; prune-rate's would stop early but count their budget in the plan
+    assert len(ahead) == 1 and counts["known"] == counts["runs"] == len(ahead[0]) == 4 + 2 * 5
     assert counts["model_steps"] == 60 * counts["runs"] and counts["later"] == 0
     trained = {p.parent.name for p in tmp_path.glob("runs/*/done.json")}
     assert ahead[0] <= trained  # every planned run was trained (ahead: the experiments found them done)
-    assert {c["id"] for c in json.loads((tmp_path / "claims.json").read_text())} >= {"C1", "C9"}
+    assert {c["id"] for c in json.loads((tmp_path / "claims.json").read_text())} >= {"C1", "C5"}
