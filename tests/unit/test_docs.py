@@ -127,3 +127,14 @@ def test_the_checks_can_fail():
     assert _broken_links(page, "# A heading\n[a](#a-heading) [b](docs/statistics.md#the-three-seed-floor)") == []
     assert _slug("The transformer's plateau") == "the-transformers-plateau"
     assert _slug("Grokfast and the grokking ticket (`accelerators`)") == "grokfast-and-the-grokking-ticket-accelerators"
+
+
+def unshown_figures(text: str, names: list[str]) -> list[str]:
+    """The figure files (names) that no page shows or names."""
+    return [n for n in names if n not in text]
+
+
+def test_every_figure_under_docs_is_shown_by_a_page():
+    names = sorted(p.name for p in (ROOT / "docs" / "figures").glob("*.png"))
+    assert names and unshown_figures(DOCS, names) == []  # a figure no page shows is left over: delete it
+    assert unshown_figures("![a](figures/a.png)", ["a.png", "b.png"]) == ["b.png"]  # the check can fail
