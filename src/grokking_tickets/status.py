@@ -34,8 +34,12 @@ def run_state(run_dir: Path) -> dict[str, Any]:
         return {"state": "missing", "step": None}
     done = run_dir / "done.json"
     if done.exists():
-        status = json.loads(done.read_text()).get("status", "ok")
-        return {"state": "done" if status == "ok" else status, "step": None}
+        record = json.loads(done.read_text())
+        status = record.get("status", "ok")
+        out = {"state": "done" if status == "ok" else status, "step": None}
+        if "stopped_at" in record:  # ended by its stop rule (train.stop_margin)
+            out["stopped_at"] = record["stopped_at"]
+        return out
     for name in ("state.safetensors", "state.prev.safetensors"):
         try:
             with safe_open(str(run_dir / name), framework="pt") as f:
@@ -107,10 +111,11 @@ def store_status(root: str | Path) -> dict[str, Any]:
         if len(used) > 1:
             mixed[path.stem] = dict(sorted(used.items()))
         for row in rows:
-            arm = arms.setdefault(row["arm"], {"seeds": [], "states": Counter(), "resumable_at": []})
+            arm = arms.setdefault(row["arm"], {"seeds": [], "states": Counter(), "resumable_at": [], "stopped_early": 0})
             arm["seeds"].append(row["seed"])
             st = runs.get(row["run_id"], {"state": "missing", "step": None})
             arm["states"][st["state"]] += 1
+            arm["stopped_early"] += "stopped_at" in st
             if st["step"] is not None:
                 arm["resumable_at"].append(st["step"])
         experiments[path.stem] = {a: {**v, "seeds": sorted(v["seeds"]), "states": dict(v["states"])} for a, v in arms.items()}
@@ -147,7 +152,8 @@ def format_status(st: dict[str, Any]) -> str:
         for arm, v in arms.items():
             states = ", ".join(f"{n} {s}" for s, n in sorted(v["states"].items()))
             at = f" (at steps {', '.join(f'{s:,}' for s in sorted(set(v['resumable_at'])))})" if v["resumable_at"] else ""
-            lines.append(f"  {arm:<22} seeds {','.join(map(str, v['seeds'])):<12} {states}{at}")
+            stopped = f", {v['stopped_early']} of them stopped early" if v.get("stopped_early") else ""
+            lines.append(f"  {arm:<22} seeds {','.join(map(str, v['seeds'])):<12} {states}{stopped}{at}")
     if not st["experiments"]:
         lines.append("no experiments registered")
     lines.append("")

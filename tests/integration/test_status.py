@@ -28,7 +28,8 @@ def test_status_of_an_interrupted_then_finished_store(tmp_path, monkeypatch, cap
 
     st = _status(tmp_path, capsys)
     assert st["runs"] == {"resumable": 2}
-    assert st["experiments"]["train"]["base"] == {"seeds": [0, 1], "states": {"resumable": 2}, "resumable_at": [40, 40]}
+    assert st["experiments"]["train"]["base"] == {"seeds": [0, 1], "states": {"resumable": 2}, "resumable_at": [40, 40],
+                                                  "stopped_early": 0}  # fmt: skip
     assert st["claims"] == {} and st["disk_bytes"]["resume points"] > 0
 
     assert cli.main(_args(["run", "tickets"], tmp_path, "--set", "ticket.step=60")) == 0
@@ -161,3 +162,13 @@ def test_reproduce_plans_once_and_trains_what_it_announced(tmp_path, monkeypatch
     trained = {p.parent.name for p in tmp_path.glob("runs/*/done.json")}
     assert ahead[0] <= trained  # every planned run was trained (ahead: the experiments found them done)
     assert {c["id"] for c in json.loads((tmp_path / "claims.json").read_text())} >= {"C1", "C5"}
+
+
+def test_status_counts_the_runs_their_stop_rule_ended(tmp_path, capsys):
+    # a threshold the runs meet at once: each stops at its first checkpoint >= 0 + 20 (step 20 of 60)
+    assert cli.main(_args(["train"], tmp_path, "--set", "train.threshold=1e-6", "--set", "train.stop_margin=20")) == 0
+    st = _status(tmp_path, capsys)
+    assert st["experiments"]["train"]["base"]["states"] == {"done": 2}
+    assert st["experiments"]["train"]["base"]["stopped_early"] == 2
+    assert cli.main(["status", str(tmp_path)]) == 0
+    assert "2 done, 2 of them stopped early" in capsys.readouterr().out
