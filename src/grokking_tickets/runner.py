@@ -49,8 +49,8 @@ def train_runs(
     """Train every spec not yet finished in ``store``, cohort by cohort, on ``executor``
     (None: :class:`LocalExecutor`, here, one cohort after another; its ``max_members`` caps a
     cohort job). Returns the model-steps this call trained: the last step of each run it
-    finished (its budget, or where its stop rule ended it), counted whole even where it resumed one (what a `reproduce` accounts its time by;
-    runs another process trained are not counted).
+    finished (its budget, or where its stop rule ended it), counted whole even where it resumed
+    one (what a `reproduce` accounts its time by; runs another process trained are not counted).
 
     Several processes may share a store: each run is trained under its lock (store.run_lock),
     so a run that another process is training is not trained twice. This process trains the

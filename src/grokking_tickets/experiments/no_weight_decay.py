@@ -48,6 +48,12 @@ PAPER_K = 0.81  # the paper's critical rate: its comparison is reported beside t
 FINE = Grid(paper=tuple(round(0.75 + 0.01 * i, 2) for i in range(16)), quick=(0.75, 0.78, 0.81, 0.84, 0.87, 0.9))
 
 
+def _overrides(ctx) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(no weight decay, weight decay): the overrides of the arms retrained without and with it.
+    Every arm but the base (the tickets' source) reads only t_gen: at `quick` its runs stop early."""
+    return (*NO_WD, *stops_early(ctx)), stops_early(ctx)
+
+
 def _arm(rate: float, wd: bool = False) -> str:
     return f"{'wd' if wd else 'no-wd'} rate={rate}"
 
@@ -81,8 +87,7 @@ class NoWeightDecay(Experiment):
         return tuple(sorted(set(self.grid(ctx)) | set(getattr(self.fine, ctx.scale))))
 
     def arms(self, ctx):
-        # every arm but the base (the tickets' source) reads only t_gen: at `quick` its runs stop early
-        nowd, wd = (*NO_WD, *stops_early(ctx)), stops_early(ctx)
+        nowd, wd = _overrides(ctx)
         sweep = [Ticket(_arm(r), nowd, rate=r) for r in self.rates(ctx)]
         return [Dense("base"), Dense("base-no-wd", nowd), *sweep, Ticket(_arm(PAPER_K, wd=True), wd, rate=PAPER_K)]
 
@@ -92,7 +97,7 @@ class NoWeightDecay(Experiment):
         summary, _ = ctx.results()
         found = {s: k for s, k in critical_rates(self._outcome(ctx, summary, ctx.seeds)).items() if k is not None}
         if found:
-            nowd, wd = (*NO_WD, *stops_early(ctx)), stops_early(ctx)
+            nowd, wd = _overrides(ctx)
             critical = [Ticket("critical-wd", wd, seed_rates=found), Ticket("critical-no-wd", nowd, seed_rates=found)]
             yield Stage([Dense("base"), *critical], seeds=tuple(found))
 
@@ -110,7 +115,8 @@ class NoWeightDecay(Experiment):
         """The critical-wd run of each seed, found by its run id (an arm with per-seed rates
         can hold runs of several rates after grids changed between scales)."""
         arms = {"base": Dense("base")}
-        ids = {Ticket("critical-wd", stops_early(ctx), rate=k).spec(ctx, s, arms).run_id for s, k in found.items()}
+        _, wd = _overrides(ctx)
+        ids = {Ticket("critical-wd", wd, rate=k).spec(ctx, s, arms).run_id for s, k in found.items()}
         rows = summary[summary.run_id.isin(ids)]
         return rows.drop_duplicates("run_id")
 

@@ -94,16 +94,12 @@ def reproduce(
             if progress:
                 print(f"[{done}/{total}] {name} ({preset}): done in {duration(seconds)}, {res.model_steps:,} model-steps trained",
                       file=sys.stderr, flush=True)  # fmt: skip
-            table = (
-                res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
-            )
+            table = res.table.to_string(index=False, float_format=lambda x: f"{x:,.0f}") if res.table is not None else ""
             sections.append({"title": f"{name} ({preset})", "about": experiment.paragraph(), "figure": res.figure,
                              "notes": res.notes, "text": table})  # fmt: skip
     t_analyses = time.time()
     analysed, skipped = run_all(out, progress)  # every registered analysis (analysis/registry.py), from the store
-    timing.append(
-        {"config": "(store)", "experiment": "analyses", "model_steps": 0, "seconds": time.time() - t_analyses}
-    )
+    timing.append({"config": "(store)", "experiment": "analyses", "model_steps": 0, "seconds": time.time() - t_analyses})
     claims = merge_claims(out / "claims.json", [row for a in analysed for row in a.claims])
     for a in analysed:
         sections += a.sections
@@ -111,9 +107,7 @@ def reproduce(
         sections.append({"title": "Analyses not run", "figure": None, "notes": skipped, "text": ""})
     times = time_table(timing)
     per_config = times[(times.experiment == "(all)") | (times.config == "(store)")]  # configurations, analyses, all
-    settings["time"] = {
-        r.config: {"minutes": float(r.minutes), "model_steps": int(r.model_steps)} for r in per_config.itertuples()
-    }
+    settings["time"] = {r.config: {"minutes": float(r.minutes), "model_steps": int(r.model_steps)} for r in per_config.itertuples()}
     sections.append({"title": "Where the time went", "figure": None, "notes": None,
                      "text": times.to_string(index=False, float_format=lambda x: f"{x:,.2f}")})  # fmt: skip
     return claims, sections, settings, time.time() - t0

@@ -8,9 +8,9 @@ experiment's first stage (the configuration's part of reproduce's one plan, plan
 ``status --plan`` counts, found without training), and trains every one whose inputs are in
 the store (no inputs, or the dense runs its mask, rewind or frozen weights come from) in one
 call to the runner, which groups them by cohort key into populations as wide as the device
-allows; then the runs whose inputs that call made, and so on. The experiments then run as always and find these runs done. Which population a run
-trains in changes none of its bits (a member computes what its run computes alone), so this
-changes where the time goes, not a number.
+allows; then the runs whose inputs that call made, and so on. The experiments then run as
+always and find these runs done. Which population a run trains in changes none of its bits (a
+member computes what its run computes alone), so this changes where the time goes, not a number.
 """
 
 from __future__ import annotations
