@@ -783,3 +783,26 @@ def test_training_ahead_shares_populations_across_experiments_and_changes_no_num
     ahead = pd.read_parquet(tmp_path / "ahead" / "metrics.parquet").sort_values(["run_id", "step"], ignore_index=True)
     alone = pd.read_parquet(tmp_path / "alone" / "metrics.parquet").sort_values(["run_id", "step"], ignore_index=True)
     pd.testing.assert_frame_equal(ahead, alone)
+
+
+@pytest.mark.parametrize(
+    ("preset", "sets", "full"),
+    [
+        ("mlp-modadd", [], True),  # C10, S1, S2 and P1 read the MLP's ticket
+        ("mlp-modadd", ["task.op=sub"], True),  # P1@mlp-sub reads it
+        ("transformer-modadd", [], True),  # P1@transformer
+        ("mlp-modadd", ["task.op=mul"], False),  # C1@mlp-mul reads its t_gen only
+        ("mnist-mlp", [], False),
+        ("parity-mlp", [], False),
+    ],
+)
+def test_tickets_ticket_stops_early_where_no_analysis_reads_its_weights(tmp_path, preset, sets, full):
+    from grokking_tickets.experiments.tickets import Tickets
+
+    cfg = apply_overrides(load_preset(preset), sets)
+    for scale in ("quick", "paper"):
+        ctx = Context(cfg, Store(tmp_path), torch.device("cpu"), experiment_label("tickets", cfg), scale, progress=False)
+        base, ticket = Tickets().arms(ctx)
+        assert base.overrides == ()  # the ticket is made from it
+        stops = scale == "quick" and not full
+        assert ticket.overrides == ((f"train.stop_margin={QUICK_STOP_MARGIN}",) if stops else ())

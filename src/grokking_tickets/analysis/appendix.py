@@ -36,6 +36,11 @@ C10 = ClaimDef(
 CLAIMS = (C10,)
 
 
+def reads_mlp_tickets(experiment: str, cfg) -> bool:
+    """Whether the `tickets` experiment filed as ``experiment`` is the one :func:`tickets_runs` reads."""
+    return experiment == "tickets" and cfg.model.name == "mlp"
+
+
 def tickets_runs(store: Store) -> pd.DataFrame:
     """The summary rows of the MLP `tickets` experiment (arms base and ticket); UserError if none."""
     summary = pd.read_csv(store.root / "summary.csv")
@@ -133,4 +138,6 @@ def _periodicity_figure(store: Store, runs: pd.DataFrame, mean: pd.DataFrame, ea
     return save(fig, store.root, PERIODICITY_FIGURE)
 
 
-ANALYSES.register(Analysis("appendix", CLAIMS, {"C10": PERIODICITY_FIGURE}, run_appendix))
+ANALYSES.register(
+    Analysis("appendix", CLAIMS, {"C10": PERIODICITY_FIGURE}, run_appendix, reads_tickets=reads_mlp_tickets)
+)

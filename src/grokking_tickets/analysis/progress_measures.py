@@ -194,6 +194,12 @@ class Measurer:
 # -- from the store ---------------------------------------------------------------------------------
 
 
+def reads_tickets(experiment: str, cfg) -> bool:
+    """Whether :func:`ticket_experiments` would measure the `tickets` experiment filed as
+    ``experiment`` on configuration ``cfg`` (a paper experiment on a modular sum, any model)."""
+    return experiment.partition("@")[0] == "tickets" and cfg.task.name == "modular" and cfg.task.op in SUMS
+
+
 def ticket_experiments(summary: pd.DataFrame, store: Store) -> dict[str, pd.DataFrame]:
     """{label: base and ticket rows} of every `tickets` experiment on a modular sum in the store
     ("" for the MLP, "transformer", "mlp-sub", ...)."""
@@ -359,4 +365,6 @@ def _figure(store: Store, table: pd.DataFrame, rows: pd.DataFrame, stem: str, la
     return save(fig, store.root, stem)
 
 
-ANALYSES.register(Analysis("progress_measures", CLAIMS, {"P1": FIGURE}, run_progress_measures))
+ANALYSES.register(
+    Analysis("progress_measures", CLAIMS, {"P1": FIGURE}, run_progress_measures, reads_tickets=reads_tickets)
+)

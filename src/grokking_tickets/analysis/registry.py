@@ -40,6 +40,10 @@ class Analysis:
     # the figures it draws from the tables alone (reads_weights False): on a published folder they
     # are redrawn by `report`, like the report itself, so they are not part of its evidence
     figures: tuple[str, ...] = ()
+    # the `tickets` experiments whose runs it reads the weights of beyond their t_gen, by the name
+    # they are filed under and their configuration: their ticket trains its whole budget at every
+    # scale (experiments/tickets.py), where another configuration's may stop early
+    reads_tickets: Callable[[str, Any], bool] | None = None
 
 
 ANALYSES: Registry[Analysis] = Registry("analysis")
@@ -56,6 +60,12 @@ def registered() -> Registry[Analysis]:
 
     import_modules(analysis.__name__, analysis.__path__, first=ORDER)
     return ANALYSES
+
+
+def tickets_readers(experiment: str, cfg: Any) -> list[str]:
+    """The analyses that read the weights of the `tickets` experiment filed as ``experiment``
+    (tickets, tickets@mlp-sub) on configuration ``cfg``."""
+    return [n for n, a in registered().items() if a.reads_tickets is not None and a.reads_tickets(experiment, cfg)]
 
 
 def run_all(root: str | Path, progress: bool = True) -> tuple[list[AnalysisResult], dict[str, str]]:

@@ -36,7 +36,7 @@ from ..pruning.scorers.random import random_scores
 from ..spec import MaskSpec
 from ..store import Store
 from ..tasks import build_dataset
-from .appendix import periodicity_table, ticket_mask, tickets_runs
+from .appendix import periodicity_table, reads_mlp_tickets, ticket_mask, tickets_runs
 from .claims import ClaimDef, Sample, comparisons, decide
 from .figures import new_figure, save
 from .graphs import DEFAULT_BOUND, network_metrics
@@ -432,4 +432,4 @@ def _masks_figure(store: Store, cmp: pd.DataFrame) -> str:
     return save(fig, store.root, MASKS_FIGURE)
 
 
-ANALYSES.register(Analysis("structure", CLAIMS, FIGURE_OF_CLAIM, run_structure))
+ANALYSES.register(Analysis("structure", CLAIMS, FIGURE_OF_CLAIM, run_structure, reads_tickets=reads_mlp_tickets))

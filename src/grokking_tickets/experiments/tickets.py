@@ -7,7 +7,8 @@ import dataclasses
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, band, legend_below, log_steps, new_figure
 from .arms import Dense, Ticket
-from .base import Experiment, register
+from ..analysis.registry import tickets_readers
+from .base import Experiment, register, stops_early
 
 _RULE = (
     "holds if every ticket seed groks and base mean t_gen / ticket mean t_gen >= 2, and the one-sided "
@@ -87,7 +88,10 @@ class Tickets(Experiment):
     claims = (C1, C2, C3, C1_ANY)
 
     def arms(self, ctx):
-        return [Dense("base"), Ticket("ticket")]
+        # The claims read the ticket's t_gen; it trains its whole budget where an analysis reads
+        # its weights (C10, S1, S2 on the MLP; P1 on modular sums), else it may stop early.
+        stop = () if tickets_readers(ctx.experiment, ctx.cfg) else stops_early(ctx)
+        return [Dense("base"), Ticket("ticket", stop)]
 
     def judge(self, ctx, summary, metrics, trained):
         base, ticket = arm_tgen(summary, "base"), arm_tgen(summary, "ticket")
