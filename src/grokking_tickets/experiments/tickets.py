@@ -6,8 +6,8 @@ import dataclasses
 
 from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, band, legend_below, log_steps, new_figure
-from .arms import Dense, Ticket
 from ..analysis.registry import tickets_readers
+from .arms import Dense, Ticket
 from .base import Experiment, register, stops_early
 
 _RULE = (
