@@ -95,3 +95,15 @@ def test_a_rule_claims_per_seed_values_are_one_row_of_the_seed_table():
     m = {"acc at step 2,000": "0.51", "per-seed test acc": {"0": 0.7208, "1": 1.0, "10": None}}
     text = rules_markdown([defn.row("", m, False, decides="acc at step 2,000")])
     assert "| arm | seed 0 | seed 1 | seed 10 |\n|---|---|---|---|\n| acc at step 2,000 | 0.7208 | 1 | – |" in text
+
+
+def test_a_claim_under_another_configuration_carries_that_configurations_differences():
+    from grokking_tickets.analysis.claims import LABEL_DIFFERS
+    from grokking_tickets.experiments.norm_control import C6
+    from grokking_tickets.experiments.tickets import C2
+
+    pairs = LABEL_DIFFERS["transformer"]
+    assert C6.differs_for("") == "nothing known"  # the MLP: the claim's own configuration
+    assert C6.row("transformer", {}, True)["differs"] == pairs  # C6@transformer: the transformer's pairs
+    assert C2.row("transformer", {}, True)["differs"].count("ordered pairs") == 1  # C2 states it once
+    assert C2.differs_for("transformer-sub") == pairs  # a label without differences of its own adds nothing

@@ -85,6 +85,17 @@ def labelled(name: str, label: str) -> str:
     return f"{name}@{label}" if label else name
 
 
+# What a configuration itself differs in from the authors' code, whichever claim is judged on it:
+# added to the `differs` of every claim judged under that label but its own (C6@transformer,
+# P1@transformer; C2 and C3 state it themselves).
+LABEL_DIFFERS = {
+    "transformer": "all 4,489 ordered pairs (their code: a ≤ b; docs/configuration.md says why); d_model 128 as "
+    "in their code (the text says 500)",
+    "mnist-mlp": "1k/60k drawn at random from all 70k images (theirs: the first 1,000 of the official test split "
+    "for training, the official 60k training split as test)",
+}
+
+
 @dataclass(frozen=True)
 class ClaimDef:
     """One claim of the paper, as this package judges it.
@@ -109,6 +120,12 @@ class ClaimDef:
     # its paper value belongs on each labelled row too (report/table.py: paper_cell)
     every_config: bool = False
 
+    def differs_for(self, label: str) -> str:
+        """What differs from the authors under configuration ``label``: the claim's own
+        differences, then the configuration's where it is not the claim's own (LABEL_DIFFERS)."""
+        parts = [self.differs, LABEL_DIFFERS.get(label, "") if label != self.config else ""]
+        return "; ".join(x for x in parts if x) or "nothing known"
+
     def id_for(self, label: str) -> str:
         return self.id if label == self.config else labelled(self.id, label)
 
@@ -126,7 +143,7 @@ class ClaimDef:
         out = {
             "id": cid, "statement": self.statement, "paper": self.paper, "measured": measured,
             "holds": holds_of(verdict), "verdict": verdict, "protocol": self.protocol,
-            "differs": self.differs or "nothing known",
+            "differs": self.differs_for(label),
         }  # fmt: skip
         if self.every_config:
             out["stated_for"] = "every configuration"

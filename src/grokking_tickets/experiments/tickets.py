@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..analysis.claims import ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
+from ..analysis.claims import LABEL_DIFFERS, ClaimDef, arm_tgen, censor_at, comparisons, decide, fmt_tgen, tgen_sample
 from ..analysis.figures import accuracy_curves, band, legend_below, log_steps, new_figure
 from ..analysis.registry import tickets_readers
 from .arms import Dense, Ticket
@@ -31,8 +31,7 @@ C2 = ClaimDef(
     "ticket sooner than base (Fig. 2)",
     _RULE,
     config="transformer",
-    differs="all 4,489 ordered pairs (their code: a ≤ b; docs/configuration.md says why); d_model 128 as in their "
-    "code (the text says 500)",
+    differs=LABEL_DIFFERS["transformer"],
 )
 C3 = ClaimDef(
     "C3",
@@ -41,8 +40,7 @@ C3 = ClaimDef(
     _RULE,
     config="mnist-mlp",
     differs="the ticket is rewound to θ0 (config_pruning_mnist.py: reinitialize=False, it keeps training from the "
-    "final weights); 1k/60k drawn at random from all 70k images (theirs: the first 1,000 of the official test split "
-    "for training, the official 60k training split as test)",
+    f"final weights); {LABEL_DIFFERS['mnist-mlp']}",
 )
 # The later version's statement, for the tasks it added (polynomial regression, sparse parity)
 # and any other configuration: its id is C1 under that configuration's label.
