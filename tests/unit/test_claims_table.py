@@ -107,3 +107,14 @@ def test_a_claim_under_another_configuration_carries_that_configurations_differe
     assert C6.row("transformer", {}, True)["differs"] == pairs  # C6@transformer: the transformer's pairs
     assert C2.row("transformer", {}, True)["differs"].count("ordered pairs") == 1  # C2 states it once
     assert C2.differs_for("transformer-sub") == pairs  # a label without differences of its own adds nothing
+
+
+def test_the_sensitivity_rows_the_table_lacks_get_a_line_each():
+    from grokking_tickets.report.table import variants_markdown
+
+    judged = {"as run": [_row()], "p97": [_row(id="C1@p97", verdict="does not hold")]}
+    text = variants_markdown(judged, {"C1"})
+    lines = text.strip().splitlines()
+    assert len(lines) == 3 and lines[2].startswith("| C1@p97 | p97 | ticket < base: 36.5× [33.7, 41.9]")
+    assert "**does not hold**" in lines[2]
+    assert variants_markdown(judged, {"C1", "C1@p97"}) == ""  # nothing left to show: no table

@@ -92,7 +92,7 @@ def write_assets(out: Path, assets: Path, claims: list[dict], readme: Path | Non
     committed results folder)."""
     from PIL import Image
 
-    from .table import markdown, per_seed_markdown, rules_markdown, summary_markdown
+    from .table import markdown, per_seed_markdown, rules_markdown, summary_markdown, variants_markdown
     from .writer import STATISTICS_ABOUT
 
     (assets / "figures").mkdir(parents=True, exist_ok=True)
@@ -111,6 +111,19 @@ def write_assets(out: Path, assets: Path, claims: list[dict], readme: Path | Non
         "",
         rules_markdown(claims),
     ]
+    grid = out / "sensitivity.json"
+    variants = variants_markdown(json.loads(grid.read_text()).get("claims", {}), {c["id"] for c in claims}) if grid.exists() else ""
+    if variants:
+        text += [
+            "## Under the sensitivity variants",
+            "",
+            ("The rows of the sensitivity grid ([results.md](results.md#what-the-committed-results-say)) that the "
+             f"table above does not hold, from `{out.as_posix()}/sensitivity.json`: each claim re-judged at another "
+             "threshold, or on its own runs under another setting (another prime, held-out seeds); its rule is the "
+             "claim's."),
+            "",
+            variants,
+        ]
     if (out / "summary.csv").exists():
         summary = pd.read_csv(out / "summary.csv", dtype={"t_mem": "Int64", "t_gen": "Int64"})
         text += [

@@ -181,6 +181,21 @@ def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def variants_markdown(judged: dict[str, list[dict[str, Any]]], shown: set[str]) -> str:
+    """The rows behind the sensitivity grid (sensitivity.json's ``claims``: variant -> rows) that
+    the claims table does not hold (``shown``: its ids), one line each: what a verdict of the
+    grid rests on."""
+    lines = ["| id | variant | ours: effect [95% CI], seeds in direction | n | p | verdict |", "|---|---|---|---|---|---|"]
+    for variant, rows in judged.items():
+        for row in sorted(rows, key=lambda c: claim_key(c["id"])):
+            if row["id"] in shown:
+                continue
+            c = cells(row)
+            lines.append(f"| {c['id']} | {md_cell(variant)} | {'<br>'.join(md_cell(x) for x in c['ours'])} | "
+                         f"{c['n']} | {c['p']} | **{c['verdict']}** |")  # fmt: skip
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
+
+
 def rules_markdown(claims: list[dict[str, Any]]) -> str:
     """Each claim's rule under a heading of its own (the anchors :func:`markdown` links to), and
     the per-seed values it was judged on where the row has them (arms x seeds; a rule claim's
