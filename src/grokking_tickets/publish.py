@@ -15,7 +15,6 @@ the arithmetics that trained its runs, and the sha256 of every file, so ``publis
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import json
@@ -23,11 +22,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .analysis.tables import build_tables
 from .errors import UserError
+from .files import atomic_write
 from .store import PUBLISHED, Store, write_json
 
 RUN_FILES = ("spec.json", "done.json", "metrics.parquet")
-ROOT_FILES = ("claims.json", "summary.csv", "sensitivity.json")
+ROOT_FILES = ("claims.json", "sensitivity.json")  # copied; summary.csv is built from the runs published
 FOLDERS = ("experiments", "figures")  # copied whole (JSON, PNG)
 
 
@@ -71,11 +72,10 @@ def publish(source: str | Path, dest: str | Path, experiments: list[str] | None 
     for folder in FOLDERS:
         if (src / folder).is_dir():  # what an experiment left out wrote: its registration, its figure
             shutil.copytree(src / folder, out / folder, ignore=lambda _, names: [n for n in names if Path(n).stem in left_out])
-    if left_out and (out / "summary.csv").exists():  # its rows out, the others as written, byte for byte
-        lines = (out / "summary.csv").read_text().splitlines(keepends=True)
-        col = next(csv.reader(lines[:1])).index("experiment")
-        kept = [line for line in lines[1:] if next(csv.reader([line]))[col] not in left_out]
-        (out / "summary.csv").write_text("".join(lines[:1] + kept))
+    # summary.csv from the runs it publishes, as `report` rebuilds it there: the store's own can
+    # predate its last runs (a sensitivity variant's training does not rewrite it)
+    summary, _ = build_tables(store, experiments={m["experiment"] for m in members})
+    atomic_write(out / "summary.csv", lambda tmp: summary.to_csv(tmp, index=False))
     arithmetics = {}
     for rid in runs:
         (out / "runs" / rid).mkdir(parents=True)

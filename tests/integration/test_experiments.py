@@ -789,7 +789,8 @@ def test_training_ahead_shares_populations_across_experiments_and_changes_no_num
     ("preset", "sets", "full"),
     [
         ("mlp-modadd", [], True),  # C10, S1, S2 and P1 read the MLP's ticket
-        ("mlp-modadd", ["task.op=sub"], True),  # P1@mlp-sub reads it
+        ("mlp-modadd", ["task.op=sub"], False),  # a ≤ b pairs: a − b never wraps, P1 is not measured
+        ("transformer-modadd", ["task.op=sub"], True),  # all ordered pairs: P1@transformer-sub reads it
         ("transformer-modadd", [], True),  # P1@transformer
         ("mlp-modadd", ["task.op=mul"], False),  # C1@mlp-mul reads its t_gen only
         ("mnist-mlp", [], False),

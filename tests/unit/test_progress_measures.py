@@ -151,3 +151,11 @@ def test_the_transformer_is_measured_under_its_label(tmp_path):
     assert (tmp_path / "figures" / "progress-measures@transformer.png").exists()
     table = res.data["measures"]["transformer"]
     assert table.restricted_loss.notna().all() and (table.embedding_gini.between(0, 1)).all()
+
+
+def test_only_sums_that_wrap_around_on_their_pairs_are_measured():
+    from grokking_tickets.config import TaskConfig
+
+    ok = {(op, pairs): pm.measurable(TaskConfig(op=op, pairs=pairs)) for op in ("add", "sub", "mul") for pairs in ("unordered", "all")}
+    assert ok == {("add", "unordered"): True, ("add", "all"): True, ("sub", "unordered"): False,
+                  ("sub", "all"): True, ("mul", "unordered"): False, ("mul", "all"): False}  # fmt: skip

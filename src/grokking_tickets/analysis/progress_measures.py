@@ -6,7 +6,8 @@ still high) and *clean-up* (the memorizing part is removed and the test loss fal
 progress measures, computed here for any model of a `tickets` experiment on modular addition
 (the MLP and the transformer), from the weights in the store:
 
-- **Logits in the Fourier basis of s = a + b** (a − b for subtraction). The logits L of every
+- **Logits in the Fourier basis of s = a + b** (a − b for subtraction on all ordered pairs; on a ≤ b
+  pairs a − b never wraps around modulo p, so there is nothing of this kind to measure: :func:`measurable`). The logits L of every
   ordered pair (a, b), [p², C], centred over the classes (softmax ignores a constant), are split
   into the components that depend on the input only through cos(2πks/p) and sin(2πks/p), one per
   frequency k = 1 … p // 2, plus the constant one; the directions are orthogonal over the p²
@@ -61,6 +62,14 @@ CIRCUIT_LOSS = math.log(2)  # t_circuit: the first step with restricted train lo
 REPLAY_UNTIL = 2000  # runs are replayed from θ0 to this step, measured every train.eval_every
 FIGURE = "progress-measures"
 SUMS = {"add": 1, "sub": -1}  # s = a + SIGN · b: the ops whose answer is a function of one such sum
+
+
+def measurable(task) -> bool:
+    """Whether a task's answer is a modular sum that wraps around on its pairs, the structure the
+    measures look for. (a − b) mod p on a ≤ b pairs is p − (b − a) except at a = b: it never wraps,
+    a net can learn it as a line in b − a, and the measures read nothing about its circuit (on the
+    MLP's a ≤ b pairs no run's restricted loss fell below ln 2, those that generalized included)."""
+    return task.name == "modular" and task.op in SUMS and (task.op == "add" or task.pairs == "all")
 
 P1 = ClaimDef(
     "P1",
@@ -150,8 +159,9 @@ class Measurer:
     """The progress measures of one configuration's runs (one model, one modular task)."""
 
     def __init__(self, spec):
-        if spec.task.name != "modular" or spec.task.op not in SUMS:
-            raise UserError(f"progress measures need modular {' or '.join(SUMS)}; this run is {spec.task.name} {spec.task.op}")
+        if not measurable(spec.task):
+            raise UserError(f"progress measures need modular add, or sub on all pairs; this run is {spec.task.name} "
+                            f"{spec.task.op} on {spec.task.pairs} pairs")  # fmt: skip
         self.p = spec.task.p
         self.data = build_dataset(spec.task, spec.split_seed)
         self.model = build_model(spec.model, self.data)
@@ -197,7 +207,7 @@ class Measurer:
 def reads_tickets(experiment: str, cfg) -> bool:
     """Whether :func:`ticket_experiments` would measure the `tickets` experiment filed as
     ``experiment`` on configuration ``cfg`` (a paper experiment on a modular sum, any model)."""
-    return experiment.partition("@")[0] == "tickets" and cfg.task.name == "modular" and cfg.task.op in SUMS
+    return experiment.partition("@")[0] == "tickets" and measurable(cfg.task)
 
 
 def ticket_experiments(summary: pd.DataFrame, store: Store) -> dict[str, pd.DataFrame]:
@@ -209,8 +219,7 @@ def ticket_experiments(summary: pd.DataFrame, store: Store) -> dict[str, pd.Data
         rows = rows[rows.arm.isin(["base", "ticket"])]
         if name != "tickets" or set(rows.arm) != {"base", "ticket"}:
             continue
-        task = store.spec(rows.run_id.iloc[0]).task
-        if task.name == "modular" and task.op in SUMS:
+        if measurable(store.spec(rows.run_id.iloc[0]).task):
             out[label] = rows
     return out
 
