@@ -19,6 +19,7 @@ from grokking_tickets.publish import check, publish
 from grokking_tickets.report.rebuild import rebuild
 from grokking_tickets.store import PUBLISHED, Store
 
+
 def _grid(result):
     return {row["claim"]: {k: v for k, v in row.items() if k != "claim"} for row in result["grid"]}
 

@@ -6,14 +6,15 @@ still high) and *clean-up* (the memorizing part is removed and the test loss fal
 progress measures, computed here for any model of a `tickets` experiment on modular addition
 (the MLP and the transformer), from the weights in the store:
 
-- **Logits in the Fourier basis of s = a + b** (a − b for subtraction on all ordered pairs; on a ≤ b
-  pairs a − b never wraps around modulo p, so there is nothing of this kind to measure: :func:`measurable`). The logits L of every
-  ordered pair (a, b), [p², C], centred over the classes (softmax ignores a constant), are split
-  into the components that depend on the input only through cos(2πks/p) and sin(2πks/p), one per
-  frequency k = 1 … p // 2, plus the constant one; the directions are orthogonal over the p²
-  pairs, so each component is a projection and its energy ‖P_k L‖² says how much of the logits
-  frequency k carries. Any read-out of a frequency (any function of the class c) is kept, so the
-  measure does not assume the circuit's exact form.
+- **Logits in the Fourier basis of s = a + b** (a − b for subtraction on all ordered pairs; on
+  a ≤ b pairs a − b never wraps around modulo p and there is nothing of this kind to measure:
+  :func:`measurable`). The logits L of every ordered pair (a, b), [p², C], centred over the
+  classes (softmax ignores a constant), are split into the components that depend on the input
+  only through cos(2πks/p) and sin(2πks/p), one per frequency k = 1 … p // 2, plus the constant
+  one; the directions are orthogonal over the p² pairs, so each component is a projection and
+  its energy ‖P_k L‖² says how much of the logits frequency k carries. Any read-out of a
+  frequency (any function of the class c) is kept, so the measure does not assume the circuit's
+  exact form.
 - **Key frequencies** of a run: the fewest frequencies that carry ≥ :data:`KEY_SHARE` of the
   energy of the s-dependent part of the logits at the run's last saved step (Nanda et al. read
   them off the final model too).
@@ -70,6 +71,7 @@ def measurable(task) -> bool:
     a net can learn it as a line in b − a, and the measures read nothing about its circuit (on the
     MLP's a ≤ b pairs no run's restricted loss fell below ln 2, those that generalized included)."""
     return task.name == "modular" and task.op in SUMS and (task.op == "add" or task.pairs == "all")
+
 
 P1 = ClaimDef(
     "P1",
@@ -211,8 +213,8 @@ def reads_tickets(experiment: str, cfg) -> bool:
 
 
 def ticket_experiments(summary: pd.DataFrame, store: Store) -> dict[str, pd.DataFrame]:
-    """{label: base and ticket rows} of every `tickets` experiment on a modular sum in the store
-    ("" for the MLP, "transformer", "mlp-sub", ...)."""
+    """{label: base and ticket rows} of every `tickets` experiment on a :func:`measurable` sum in
+    the store ("" for the MLP, "transformer", "transformer-sub", ...)."""
     out = {}
     for exp, rows in summary.groupby("experiment", sort=False):
         name, _, label = exp.partition("@")
