@@ -4,7 +4,8 @@ A :class:`RunSpec` is everything that determines a run's numbers: task, model, o
 training settings, seed and how its initial weights are made. Its id is a hash of all of it,
 defaults included, plus :data:`SCHEMA`. Two fields are left out because they cannot change a
 number: ``train.threshold`` (it only reads the metrics, unless ``train.stop_margin`` stops the
-run by it: then both are in) and the device. Settings of other models and tasks (:func:`model_identity`, :func:`task_identity`), the Grokfast filter's settings of a run without
+run by it: then both are in) and the device. Settings of other models and tasks
+(:func:`model_identity`, :func:`task_identity`), the Grokfast filter's settings of a run without
 the filter (``OptimConfig.identity``) and ``init`` fields that are None are left out too, so
 settings added later keep old ids valid.
 """

@@ -1,8 +1,9 @@
 """Figures: per arm the median over seeds with the range of the seeds shaded (never a band past
-what any seed measured, so accuracy stays in [0, 1]; runs that go on after another ended, each
-on its own), test solid, train dashed, one color per arm; steps on a log axis (0 at its linear
-start) because a ticket's action is in the first thousand steps and a base's near 20k; legends under the axes, off the data; per-seed t_gen as
-points, a run that never generalized drawn at the budget as an open triangle ("later than").
+what any seed measured, so accuracy stays in [0, 1]; runs that go on after another ended, each on
+its own), test solid, train dashed, one color per arm; steps on a log axis (0 at its linear
+start) because a ticket's action is in the first thousand steps and a base's near 20k; legends
+under the axes, off the data; per-seed t_gen as points, a run that never generalized drawn at the
+budget as an open triangle ("later than").
 
 Figures are built with matplotlib's object API (:class:`~matplotlib.figure.Figure`) and never
 through pyplot, and no backend is set: importing this package leaves a notebook's inline

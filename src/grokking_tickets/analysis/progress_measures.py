@@ -208,7 +208,7 @@ class Measurer:
 
 def reads_tickets(experiment: str, cfg) -> bool:
     """Whether :func:`ticket_experiments` would measure the `tickets` experiment filed as
-    ``experiment`` on configuration ``cfg`` (a paper experiment on a modular sum, any model)."""
+    ``experiment`` on configuration ``cfg`` (a :func:`measurable` sum, any model)."""
     return experiment.partition("@")[0] == "tickets" and measurable(cfg.task)
 
 

@@ -112,7 +112,8 @@ def write_assets(out: Path, assets: Path, claims: list[dict], readme: Path | Non
         rules_markdown(claims),
     ]
     grid = out / "sensitivity.json"
-    variants = variants_markdown(json.loads(grid.read_text()).get("claims", {}), {c["id"] for c in claims}) if grid.exists() else ""
+    judged = json.loads(grid.read_text()).get("claims", {}) if grid.exists() else {}
+    variants = variants_markdown(judged, {c["id"] for c in claims})
     if variants:
         text += [
             "## Under the sensitivity variants",

@@ -155,6 +155,11 @@ def cells(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def ours_md(cell: dict[str, Any]) -> str:
+    """A table cell's "ours" lines (:func:`cells`) as one Markdown cell, a line break between them."""
+    return "<br>".join(md_cell(x) for x in cell["ours"])
+
+
 def md_cell(text: Any) -> str:
     """Text for one Markdown table cell: pipes escaped, on one line."""
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -175,7 +180,7 @@ def markdown(claims: list[dict[str, Any]], link: str | None = None) -> str:
             lines.append(f"| | **{group}** | | | | | | | |")
         ident = f"[{c['id']}]({link}#{c['id'].lower().replace('@', '')})" if link else c["id"]
         lines.append(
-            f"| {ident} | {md_cell(c['claim'])} | {md_cell(c['paper'])} | {'<br>'.join(md_cell(x) for x in c['ours'])} | "
+            f"| {ident} | {md_cell(c['claim'])} | {md_cell(c['paper'])} | {ours_md(c)} | "
             f"{c['n']} | {c['p']} | **{c['verdict']}** | {md_cell(c['protocol'])} | {md_cell(c['differs'])} |"
         )
     return "\n".join(lines) + "\n"
@@ -191,7 +196,7 @@ def variants_markdown(judged: dict[str, list[dict[str, Any]]], shown: set[str]) 
             if row["id"] in shown:
                 continue
             c = cells(row)
-            lines.append(f"| {c['id']} | {md_cell(variant)} | {'<br>'.join(md_cell(x) for x in c['ours'])} | "
+            lines.append(f"| {c['id']} | {md_cell(variant)} | {ours_md(c)} | "
                          f"{c['n']} | {c['p']} | **{c['verdict']}** |")  # fmt: skip
     return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 

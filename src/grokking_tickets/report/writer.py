@@ -124,7 +124,7 @@ STATISTICS_ABOUT = (
 
 def write_reports(out: Path, claims: list[dict], sections: list[dict], settings: dict, runtime_s: float | None) -> tuple[Path, Path]:
     """sections: [{"title", "about" (a paragraph, optional), "figure" (path or None), "notes" (dict or None), "text" (str)}]."""
-    from .table import cells, md_cell
+    from .table import cells, md_cell, ours_md
 
     claims = sorted(claims, key=lambda c: claim_key(c["id"]))
     held, more = tally(claims)
@@ -160,7 +160,7 @@ def write_reports(out: Path, claims: list[dict], sections: list[dict], settings:
         link = f" ([figure](#{fig}))" if fig in anchors else ""
         rule = f"<br>*judged by:* {md_cell(cell['rule'])}" if cell["rule"] else ""
         md.append(
-            f"| {cell['id']} | {md_cell(cell['claim'])}{rule} | {md_cell(cell['paper'])} | {'<br>'.join(md_cell(x) for x in cell['ours'])} | "
+            f"| {cell['id']} | {md_cell(cell['claim'])}{rule} | {md_cell(cell['paper'])} | {ours_md(cell)} | "
             f"{cell['n']} | {cell['p']} | **{cell['verdict']}**{link} | {md_cell(cell['protocol'])} | {md_cell(cell['differs'])} |"
         )
     for s, sid in zip(sections, ids):
