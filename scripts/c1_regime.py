@@ -60,9 +60,9 @@ def main() -> None:
             tcfg = apply_overrides(cfg, ticket_only)
             tickets = {
                 s: RunSpec(tcfg.task, tcfg.model, tcfg.optim, tcfg.train, s,
-                           InitSpec(mask=MaskSpec("magnitude", rate, "global", b.run_id, step)))  # fmt: skip
+                           InitSpec(mask=MaskSpec("magnitude", rate, "global", b.run_id, step)))
                 for s, b in bases.items()
-            }
+            }  # fmt: skip
             train_runs(list(tickets.values()), store, torch.device("cpu"), progress=False)
             for arm, specs in (("base", bases), ("ticket", tickets)):
                 for s, spec in specs.items():

@@ -25,10 +25,10 @@
 # %%
 import os
 
-import grokking_tickets  # noqa: F401  (first)
 import matplotlib.pyplot as plt
 import torch
 
+import grokking_tickets  # noqa: F401  (first)
 from grokking_tickets.analysis.grokking import grokking_times
 from grokking_tickets.checkpoint import load_run
 from grokking_tickets.config import apply_overrides, load_preset
@@ -36,8 +36,8 @@ from grokking_tickets.runner import train_runs
 from grokking_tickets.spec import InitSpec, MaskSpec, RunSpec
 from grokking_tickets.store import Store
 
-STEPS = int(os.environ.get("TUTORIAL_STEPS", 30000))
-P = int(os.environ.get("TUTORIAL_P", 67))
+STEPS = int(os.environ.get("TUTORIAL_STEPS", "30000"))
+P = int(os.environ.get("TUTORIAL_P", "67"))
 OUT = os.environ.get("TUTORIAL_OUT", "runs/tutorial")
 SEEDS = [0, 1]
 
@@ -78,7 +78,7 @@ for arm, specs in (("base", dense), ("ticket", tickets)):
     for s in specs:
         m = store.run_metrics(s.run_id)
         rows.append({"arm": arm, "seed": s.seed, **grokking_times(m.step, m.train_acc, m.test_acc)})
-rows
+rows  # noqa: B018  (the cell shows it)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))

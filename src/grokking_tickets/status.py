@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 
 from .analysis.tables import store_arithmetics
 from .config import MAX_SEEDS
@@ -44,7 +44,7 @@ def run_state(run_dir: Path) -> dict[str, Any]:
         try:
             with safe_open(str(run_dir / name), framework="pt") as f:
                 return {"state": "resumable", "step": int(f.metadata()["step"])}
-        except Exception:  # absent or unreadable: the next resume point, or none
+        except (SafetensorError, OSError, KeyError, TypeError, ValueError):  # absent, unreadable, no step
             continue
     return {"state": "not started", "step": None}
 

@@ -127,7 +127,7 @@ def test_sigkill_midway_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
     proc.wait()
     assert not list(killed.glob("runs/*/done.json")), "the run finished before it was killed"
     assert list(killed.glob("runs/*/state.safetensors"))
-    r = subprocess.run([*cmd, "--out", str(killed)], capture_output=True, text=True)
+    r = subprocess.run([*cmd, "--out", str(killed)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     a = pd.read_csv(tmp_path / "clean" / "summary.csv")
     b = pd.read_csv(killed / "summary.csv")

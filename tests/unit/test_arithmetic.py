@@ -51,7 +51,7 @@ def test_a_bad_mode_is_one_line_and_exit_2(tmp_path):
 
 # -- the code paths (arithmetic.pin, identity) ---------------------------------------------------
 
-from grokking_tickets import arithmetic  # noqa: E402
+from grokking_tickets import arithmetic
 
 HAS_MKL = arithmetic._mkl() is not None
 INTEL_AVX512 = arithmetic.cpu()["vendor"] == "GenuineIntel" and "avx512f" in arithmetic.cpu()["flags"]

@@ -26,7 +26,7 @@ DOCS = "\n".join(p.read_text() for p in PAGES)
 _KEY = re.compile(r"`((?:task|model|optim|train|ticket)\.[a-z_0-9]+)")
 # [text](target) and ![alt](target); a target ends at whitespace or the closing parenthesis
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_FENCE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
 _CODE = re.compile(r"`[^`\n]*`")  # inline code: `[text](path)` there is an example, not a link
 
 

@@ -52,7 +52,7 @@ def test_run_with_cache_gives_the_activations(tmp_path):
     spec = RunSpec.dense(cfg, 1)
     train_runs([spec], Store(tmp_path), torch.device("cpu"), progress=False)
     net, tokens = load_hooked(tmp_path, spec.run_id)
-    logits, cache = net.run_with_cache(tokens)
+    _, cache = net.run_with_cache(tokens)
     assert cache["blocks.0.mlp.hook_post"].shape == (len(tokens), 2, 32)
     assert cache["blocks.0.attn.hook_pattern"].shape == (len(tokens), 1, 2, 2)
     assert (cache["blocks.0.mlp.hook_post"] >= 0).all()  # ReLU

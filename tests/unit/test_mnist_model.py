@@ -20,8 +20,8 @@ def test_forward_and_gradients_equal_the_plain_model(bias):
     grads = model.grads(batch, XT, y, mse_grad)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
     torch.nn.functional.mse_loss(model.forward(leaves, x), torch.nn.functional.one_hot(y, 10).double()).backward()
-    for k in leaves:
-        torch.testing.assert_close(grads[k][0], leaves[k].grad)
+    for k, leaf in leaves.items():
+        torch.testing.assert_close(grads[k][0], leaf.grad)
     assert mse_loss(model.logits(batch, XT), y)[0].item() == pytest.approx(
         torch.nn.functional.mse_loss(model.forward(theta, x), torch.nn.functional.one_hot(y, 10).double()).item()
     )
@@ -37,11 +37,9 @@ def test_init_scale_is_kappa_over_sqrt_fan_in():
 @pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")
 def test_mnist_split_is_disjoint_and_sized():
     from grokking_tickets.tasks import build_dataset
-    from grokking_tickets.tasks.mnist import _arrays
 
     data = build_dataset(TaskConfig(name="mnist"))
     assert data.train_x.shape == (1000, 784) and data.test_x.shape == (60000, 784)
-    images, _ = _arrays("")
     # disjoint as positions in the 70k set: recover each image's index through a hash of its pixels
     key = lambda t: {hash(r.numpy().tobytes()) for r in t}
     assert not key(data.train_x) & key(data.test_x)
@@ -77,8 +75,8 @@ def test_dense_mlp_of_any_depth_has_autograd_gradients(widths):
     grads = model.grads({k: v.unsqueeze(0) for k, v in theta.items()}, model.prepare(x), y, mse_grad)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
     torch.nn.functional.mse_loss(model.forward(leaves, x), torch.nn.functional.one_hot(y, 3).double()).backward()
-    for k in leaves:
-        torch.testing.assert_close(grads[k][0], leaves[k].grad)
+    for k, leaf in leaves.items():
+        torch.testing.assert_close(grads[k][0], leaf.grad)
 
 
 @pytest.mark.skipif(find_mnist_file() is None, reason="the MNIST data file is not installed (make setup)")

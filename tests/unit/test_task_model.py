@@ -74,8 +74,8 @@ def test_hand_written_gradients_equal_autograd():
     leaves = {k: v[0].clone().requires_grad_() for k, v in params.items()}
     loss = torch.nn.functional.cross_entropy(model.forward(leaves, data.train_x), data.train_y)
     loss.backward()
-    for k in leaves:
-        torch.testing.assert_close(grads[k][0], leaves[k].grad, rtol=1e-9, atol=1e-12)
+    for k, leaf in leaves.items():
+        torch.testing.assert_close(grads[k][0], leaf.grad, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("scale", [1.0, 30.0, 80.0])

@@ -112,7 +112,7 @@ def _members(model, K: int) -> list[Member]:
 # (measured: losses within 3e-3 relative, weights drift up to ~10% of their range for the
 # members that memorize fastest), so it is held to its losses. The transformer with transposed
 # gradients applied in memory order was off by a factor of 8 in loss at step 100.
-TOLERANCE = {torch.float64: dict(loss=1e-10, param=1e-10), torch.float32: dict(loss=1e-2, param=None)}
+TOLERANCE = {torch.float64: {"loss": 1e-10, "param": 1e-10}, torch.float32: {"loss": 1e-2, "param": None}}
 
 
 # The float32 population of three is slow-marked (~35 s of the default run): float64 at K = 3

@@ -39,8 +39,8 @@ def test_gradients_equal_autograd_through_the_plain_forward(lookup):
     grads = model.grads({k: v.unsqueeze(0) for k, v in theta.items()}, tok, data.train_y, ce_grad)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
     torch.nn.functional.cross_entropy(model.forward(leaves, data.train_x), data.train_y).backward()
-    for k in leaves:
-        torch.testing.assert_close(grads[k][0], leaves[k].grad, rtol=1e-8, atol=1e-12)
+    for k, leaf in leaves.items():
+        torch.testing.assert_close(grads[k][0], leaf.grad, rtol=1e-8, atol=1e-12)
 
 
 def test_member_equals_its_solo_run_exactly():

@@ -46,7 +46,7 @@ def modular_dataset(cfg: TaskConfig, split_seed: int) -> Dataset:
     x, y = all_pairs(cfg)
     gen = torch.Generator().manual_seed(split_seed)
     perm = torch.randperm(len(y), generator=gen)
-    n_train = int(round(cfg.train_frac * len(y)))
+    n_train = round(cfg.train_frac * len(y))
     if not 0 < n_train < len(y):
 
         raise UserError(f"task.train_frac={cfg.train_frac} leaves an empty train or test set for p={cfg.p}")

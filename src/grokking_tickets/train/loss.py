@@ -54,7 +54,7 @@ def mse_grad(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """d MSE / d logits, against one-hot targets for class ids and against y itself for real
     targets; MSE = mean over examples and outputs (torch.nn.MSELoss, as Omnigrok and the
     authors' code use). Consumes ``logits``."""
-    K, C, N = logits.shape
+    _, C, N = logits.shape  # (K, C, N)
     return logits.sub_(_target(y, C, logits.dtype)).mul_(2.0 / (N * C))
 
 
