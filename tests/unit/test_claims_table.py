@@ -97,6 +97,24 @@ def test_a_rule_claims_per_seed_values_are_one_row_of_the_seed_table():
     assert "| arm | seed 0 | seed 1 | seed 10 |\n|---|---|---|---|\n| acc at step 2,000 | 0.7208 | 1 | – |" in text
 
 
+def test_per_seed_entries_under_other_names_get_a_table_too():
+    """C8's per-seed critical rate and its comparison at the paper's k are per-seed values a
+    reader needs to re-judge it: they are tabled under their own names, not the rule's."""
+    from grokking_tickets.analysis.claims import ClaimDef
+    from grokking_tickets.report.table import rules_markdown
+
+    defn = ClaimDef("E9", "a statement", "0.9", "holds if ...")
+    m = {
+        "critical rate per seed": {"0": None, "1": 0.86},
+        "at k = 0.81: per-seed t_gen": {"no-wd rate=0.81": {"0": None, "1": 400}},
+        "critical rate": "0.81 ± 0.04",
+    }
+    text = rules_markdown([defn.row("", m, False, decides="critical rate")])
+    assert "Per seed, critical rate (–: none):" in text and "| critical rate | – | 0.86 |" in text
+    assert "Per seed, at k = 0.81: t_gen (–: never reached):" in text and "| no-wd rate=0.81 | – | 400 |" in text
+    assert "0.81 ± 0.04" not in text  # not a per-seed entry
+
+
 def test_a_claim_under_another_configuration_carries_that_configurations_differences():
     from grokking_tickets.analysis.claims import LABEL_DIFFERS
     from grokking_tickets.experiments.norm_control import C6

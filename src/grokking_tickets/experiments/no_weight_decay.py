@@ -174,8 +174,9 @@ class NoWeightDecay(Experiment):
         return [self.claim(ctx, C8, measured, decide(direction, ps))]
 
     def figure(self, ctx, summary, metrics):
-        fig = new_figure(16, 4.2)
-        ax1, ax2, ax3 = fig.subplots(1, 3)
+        fig = new_figure(18, 4.6)
+        # the heat-map's 16 rates need the room: each cell holds a number
+        ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": (1, 1.5, 1)})
         sweep = [_arm(r) for r in self.grid(ctx)]
         accuracy_curves(ax1, metrics, sweep, "no weight decay: coarse rate sweep", train=False)
         self._heatmap(ax2, ctx, summary)
@@ -201,8 +202,8 @@ class NoWeightDecay(Experiment):
             for j, _ in enumerate(fine):
                 t = grid[i, j]
                 dark = not np.isnan(t) and im.norm(t) > 0.5  # viridis_r: late is dark
-                txt = "×" if np.isnan(t) else f"{t / 1000:.1f}k" if t < 10_000 else f"{t / 1000:.0f}k"
-                ax.text(j, i, txt, ha="center", va="center", fontsize=6, color="w" if dark else "k")
+                txt = "×" if np.isnan(t) else f"{t / 1000:.1f}" if t < 10_000 else f"{t / 1000:.0f}"  # thousands
+                ax.text(j, i, txt, ha="center", va="center", fontsize=7, color="w" if dark else "k")
             if crit.get(s) in fine:
                 j = fine.index(crit[s])
                 ax.add_patch(_box(j, i))
@@ -210,9 +211,9 @@ class NoWeightDecay(Experiment):
         ax.set_yticks(range(len(seeds)), [str(s) for s in seeds], fontsize=7)
         ax.set_xlabel("pruning rate")
         ax.set_ylabel("seed")
-        ax.set_title("t_gen without weight decay, per seed and rate\n(×: did not grok; box: the seed's critical rate)",
-                     fontsize=9)  # fmt: skip
-        ax.figure.colorbar(im, ax=ax, label="t_gen")
+        ax.set_title("t_gen without weight decay (thousands of steps), per seed and rate\n"
+                     "(×: did not grok; box: the seed's critical rate)", fontsize=9)  # fmt: skip
+        ax.figure.colorbar(im, ax=ax, label="t_gen (steps)")
 
 
 def _box(j: int, i: int):

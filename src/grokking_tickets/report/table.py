@@ -211,15 +211,29 @@ def rules_markdown(claims: list[dict[str, Any]]) -> str:
         out += [f"### {c['id']}", "", f"*{c['claim']}*", "", f"Judged by: {c['rule'] or '–'}", ""]
         m = row.get("measured") if isinstance(row.get("measured"), dict) else {}
         for key, per in m.items():
-            if not (key.startswith("per-seed ") and isinstance(per, dict) and per):
+            name = _per_seed_name(key)
+            if name is None or not (isinstance(per, dict) and per):
                 continue
             if all(v is None or isinstance(v, (int, float)) for v in per.values()):  # one arm's: {seed: value}
-                per = {row.get("decides") or key.removeprefix("per-seed "): per}
+                per = {(key.startswith("per-seed ") and row.get("decides")) or name: per}
             if all(isinstance(x, dict) for x in per.values()):
                 never = any(v is None for arm in per.values() for v in arm.values())
-                label = key.removeprefix("per-seed ") + (" (–: never reached)" if never else "")
+                label = name + ((" (–: never reached)" if "t_gen" in name else " (–: none)") if never else "")
                 out += [f"Per seed, {label}:", "", _seed_table(per), ""]
     return "\n".join(out)
+
+
+def _per_seed_name(key: str) -> str | None:
+    """What a measured entry holds per seed, by its key: "per-seed t_gen" and "at k = 0.81:
+    per-seed t_gen" (a comparison's samples) and "critical rate per seed" (one value a seed);
+    None for any other entry."""
+    if key.startswith("per-seed "):
+        return key.removeprefix("per-seed ")
+    if ": per-seed " in key:
+        return key.replace("per-seed ", "")
+    if key.endswith(" per seed"):
+        return key.removesuffix(" per seed")
+    return None
 
 
 def _seed_table(per: dict[str, dict[str, Any]]) -> str:
