@@ -215,7 +215,9 @@ def rules_markdown(claims: list[dict[str, Any]]) -> str:
             if name is None or not (isinstance(per, dict) and per):
                 continue
             if all(v is None or isinstance(v, (int, float)) for v in per.values()):  # one arm's: {seed: value}
-                per = {(key.startswith("per-seed ") and row.get("decides")) or name: per}
+                # a rule claim's own "per-seed X" is the quantity its rule reads; any other is its name
+                arm = row.get("decides") if key.startswith("per-seed ") else None
+                per = {arm or name: per}
             if all(isinstance(x, dict) for x in per.values()):
                 never = any(v is None for arm in per.values() for v in arm.values())
                 label = name + ((" (–: never reached)" if "t_gen" in name else " (–: none)") if never else "")
